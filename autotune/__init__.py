@@ -1,0 +1,1 @@
+"""The search: builders, runners, cost model, strategies, and the ``opforge`` command."""
