@@ -83,6 +83,8 @@ def _expr(e: Expr, env: dict[str, Any], tensors: dict[str, Any], op: Op) -> Any:
             return -x
         if e.fn == "abs":
             return tirx.abs(x)
+        if e.fn == "erf" and e.dtype in ("float16", "bfloat16"):
+            return te.erf(x.astype("float32")).astype(e.dtype)  # LLVM has no 16-bit erf
         return getattr(te, e.fn)(x)
     if isinstance(e, Binary):
         a, b = _expr(e.a, env, tensors, op), _expr(e.b, env, tensors, op)

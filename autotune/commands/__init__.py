@@ -1,0 +1,1 @@
+"""Click commands of ``opforge``, one module per family."""
