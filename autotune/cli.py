@@ -10,13 +10,35 @@ import sys
 
 import click
 
-from .commands.errors import CliError
 
 # each module defines click commands and a ``COMMANDS`` list of them
 _COMMAND_MODULES = ("ops", "show", "space", "tune", "db", "targets", "export", "report")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OpforgeGroup(click.Group):
+    """A click group whose usage errors, like domain errors, are one line and exit code 2."""
+
+    def main(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as e:
+            if standalone:
+                sys.exit(e.exit_code)
+            raise
+        except click.exceptions.Abort:
+            if not standalone:
+                raise
+            click.echo("opforge: aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as e:
+            if not standalone:
+                raise
+            click.echo(f"opforge: error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+
+
+@click.group(cls=OpforgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="opforge")
 def cli() -> None:
     """opforge: write an operator once, tune it for your hardware, keep every measurement."""
@@ -38,17 +60,5 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: domain errors become one line on stderr and exit code 2."""
-    try:
-        cli.main(args=argv, prog_name="opforge", standalone_mode=False)
-    except CliError as e:
-        click.echo(f"opforge: error: {e}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("opforge: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        click.echo(f"opforge: error: {e.format_message()}", err=True)
-        sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
+    """Console entry point: bad input becomes one line on stderr and exit code 2."""
+    cli.main(args=argv, prog_name="opforge")

@@ -15,7 +15,7 @@ from dsl import Op, VerifyError, verify
 
 from .errors import CliError
 
-_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$")
+_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z0-9_.+-]+)\s*$")
 
 
 def parse_assignments(text: str, what: str) -> dict[str, str]:
@@ -129,7 +129,7 @@ def resolve_op(name: str, shape: dict[str, int], dtype: str | None = None, param
         try:
             op = builder(**kwargs)
         except (TypeError, ValueError) as e:
-            raise CliError(f"{name}: {e}") from None
+            raise CliError(str(e)) from None
         if not isinstance(op, Op):
             raise CliError(f"{name} returned {type(op).__name__}, not a dsl.Op")
     free = [d.name for d in op.free_dims]

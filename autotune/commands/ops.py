@@ -16,9 +16,9 @@ def ops_command() -> None:
     table = Table(title="opforge op library")
     for col in ("op", "dims", "dtypes", "params", "what"):
         table.add_column(col)
-    for entry in library.describe():
-        table.add_row(entry["name"], ",".join(entry["dims"]), ",".join(entry["dtypes"]),
-                      ", ".join(f"{k}={v}" for k, v in entry.get("params", {}).items()), entry.get("summary", ""))
+    for info in library.describe().values():
+        params = ", ".join(f"{k}={v}" for k, v in dict(info.params).items())
+        table.add_row(info.name, ",".join(info.dims), ",".join(info.dtypes), params, info.summary.replace("``", ""))
     Console(width=160).print(table)
 
 

@@ -51,11 +51,11 @@ def test_show_conv_with_params(run):
     [
         (("show", "matmull", "--shape", "M=1"), "unknown op 'matmull'; expected one of ["),
         (("show", "matmul"), "Missing option '--shape'"),
-        (("show", "matmul", "--shape", "M=64,N=64"), "--shape is missing K; matmul needs M=...,N=...,K=..."),
+        (("show", "matmul", "--shape", "M=64,N=64"), "--shape is missing K; matmul needs M=...,K=...,N=..."),
         (("show", "matmul", "--shape", "M=64;N=2"), "malformed --shape item"),
         (("show", "matmul", "--shape", "M=64,N=0,K=4"), "--shape N=0: a size must be a positive integer"),
         (("show", "matmul", "--shape", "M=64,N=64,K=64,Q=3"), "--shape names Q, which matmul does not have; its dimensions are M,K,N"),
-        (("show", "matmul", "--shape", "M=4,N=4,K=4", "--dtype", "float64"), "unknown dtype 'float64'"),
+        (("show", "matmul", "--shape", "M=4,N=4,K=4", "--dtype", "float64"), "matmul does not take dtype 'float64'; expected one of"),
         (("show", "matmul", "--shape", "M=4,N=4,K=4", "--param", "stride=2"), "--param stride: matmul takes"),
     ],
 )
