@@ -2,19 +2,21 @@
 
 A tokenizer and a recursive-descent parser for exactly the printer's grammar::
 
-    op       := 'opforge.op' SYMBOL 'dims' '{' [entry (',' entry)*] '}' '{' input* generic* return '}'
-    entry    := NAME | NAME '=' INT | NAME ':=' size
-    input    := %NAME '=' 'opforge.input' ':' TENSOR '{' 'shape' '=' '[' sizes ']' '}'
-    generic  := %NAME '=' 'opforge.generic' '{' 'domain' '=' '[' NAME ':' size, ... ']' ','
-                'indexing_maps' '=' '[' affine_map, ... ']' ',' 'iterator_types' '=' '[' STRING, ... ']'
-                [',' 'padding' '=' '[' (literal | 'none'), ... ']'] [',' 'combiner' '=' STRING] '}'
-                ['ins' '(' %NAME, ... ':' TENSOR, ... ')'] '->' TENSOR '{' '^bb0' [args] ':' body_op* yield '}'
-    return   := 'return' [%NAME, ... ':' TENSOR, ...]
+    op      := 'opforge.op' SYMBOL 'dims' '{' [entry, ...] '}' '{' input* generic* return '}'
+    entry   := NAME | NAME '=' INT | NAME ':=' size
+    input   := %NAME '=' 'opforge.input' ':' TENSOR '{' 'shape' '=' '[' [size, ...] ']' '}'
+    generic := %NAME '=' 'opforge.generic' '{' 'domain' '=' '[' [NAME ':' size, ...] ']'
+               ',' 'indexing_maps' '=' '[' affine_map, ... ']' ',' 'iterator_types' '=' '[' [STRING, ...] ']'
+               [',' 'padding' '=' '[' (literal | 'none'), ... ']'] [',' 'combiner' '=' STRING] '}'
+               ['ins' '(' %NAME, ... ':' TENSOR, ... ')'] '->' TENSOR '{' '^bb0' ['(' arg, ... ')'] ':'
+               (%ID '=' body_op)* 'opforge.yield' %ID ':' TYPE '}'
+    return  := 'return' [%NAME, ... ':' TENSOR, ...]
 
-Types in the text (tensor types, SSA value types) are derived facts; the parser checks each
-against the op it rebuilds, so a hand-edited text that disagrees with itself is an error. It
-accepts only canonical text (whitespace and ``//`` comments aside): after building the op it
-compares the text with the op's printed form token by token, so one op has exactly one text.
+The op is built from what the text says (names, sizes, maps, the SSA body); the facts the
+printer derives from it (tensor and value types, op spellings, constant spellings, the order
+of operands) are then checked by printing the op again and comparing token by token. So only
+canonical text is accepted (whitespace and ``//`` comments aside), and a hand-edited text that
+disagrees with itself gets an error at the first token that differs.
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ import math
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from .expr import ARITH, COMPARE, LOGIC, UNARY, Binary, Cast, Const, Expr, Load, Reduce, Select, Tensor, Unary
 from .index import Affine, Axis
 from .op import Op, Stage
-from .printer import (
-    BARE_ID, CAST_MNEMONICS, ELEMENT_TYPES, binary_spelling, cast_mnemonic, format_scalar, print_op, tensor_type,
-    unary_mnemonic,
-)
+from .printer import BARE_ID, CAST_MNEMONICS, ELEMENT_TYPES, binary_spelling, print_op, unary_mnemonic
 from .sizes import SIZE_OPS, Dim, Size, SizeBin, SizeConst
+
+T = TypeVar("T")
 
 
 class ParseError(ValueError):
@@ -68,7 +70,7 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 _FROM_ELEMENT = {v: k for k, v in ELEMENT_TYPES.items()}
-# mnemonic -> DSL function, over every dtype the printer spells
+# op spelling -> DSL function, over every dtype the printer spells
 _UNARY_FN = {unary_mnemonic(fn, dt): fn for fn in UNARY for dt in ("float32", "int32")}
 _BINARY_FN = {binary_spelling(fn, dt)[0]: fn for fn in ARITH + LOGIC for dt in ELEMENT_TYPES}
 _PREDICATE_FN = {binary_spelling(fn, dt)[1]: fn for fn in COMPARE for dt in ELEMENT_TYPES}
@@ -87,8 +89,7 @@ def tokenize(text: str) -> list[Token]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            line, col = where(pos)
-            raise ParseError(line, col, f"unexpected character {text[pos]!r}")
+            raise ParseError(*where(pos), f"unexpected character {text[pos]!r}")
         if m.lastgroup != "space":
             out.append(Token(m.lastgroup or "", m.group(), *where(pos)))
         pos = m.end()
@@ -107,10 +108,10 @@ class _Parser:
         self.pos = 0
         self.dims: dict[str, Dim] = {}
         self.bindings: list[tuple[str, int]] = []
-        self.declared_by_binding: set[str] = set()  # a binding may name a derived dim verify rejects
+        self.bound_only: set[str] = set()  # names so far seen only in bindings (a later := may define them)
         self.tensors: dict[str, Tensor] = {}
 
-    # token helpers ----------------------------------------------------------
+    # tokens -----------------------------------------------------------------
     def peek(self) -> Token:
         return self.tokens[self.pos]
 
@@ -124,19 +125,20 @@ class _Parser:
         return ParseError(tok.line, tok.column, message)
 
     def expected(self, what: str) -> ParseError:
-        tok = self.peek()
-        return self.error(tok, f"expected {what}, found {tok}")
+        return self.error(self.peek(), f"expected {what}, found {self.peek()}")
 
     def accept(self, text: str) -> Token | None:
         tok = self.peek()
-        if tok.text == text and tok.kind in ("punct", "ident"):
-            return self.next()
-        return None
+        return self.next() if tok.text == text and tok.kind in ("punct", "ident") else None
 
-    def expect(self, text: str) -> Token:
-        tok = self.accept(text)
-        if tok is None:
-            raise self.expected(repr(text))
+    def expect(self, *texts: str) -> Token:
+        """The next tokens must be ``texts``, in order; returns the last."""
+        tok = self.peek()
+        for text in texts:
+            got = self.accept(text)
+            if got is None:
+                raise self.expected(repr(text))
+            tok = got
         return tok
 
     def expect_kind(self, kind: str, what: str) -> Token:
@@ -144,24 +146,23 @@ class _Parser:
             raise self.expected(what)
         return self.next()
 
-    def comma_or(self, close: str) -> bool:
-        """After a list item: True at ``,`` (more follow), False at ``close``."""
-        if self.accept(","):
-            return True
+    def listing(self, open_: str, close: str, item: Callable[[], T]) -> list[T]:
+        """``open_ item, item, ... close``, possibly empty."""
+        self.expect(open_)
+        out: list[T] = []
         if self.accept(close):
-            return False
-        raise self.expected(f"',' or {close!r}")
+            return out
+        while True:
+            out.append(item())
+            if self.accept(close):
+                return out
+            if not self.accept(","):
+                raise self.expected(f"',' or {close!r}")
 
     def name(self, what: str) -> Token:
         tok = self.expect_kind("ident", what)
         if not BARE_ID.match(tok.text):
             raise self.error(tok, f"{what} must match [A-Za-z_][A-Za-z0-9_]*, found {tok}")
-        return tok
-
-    def tensor_name(self) -> Token:
-        tok = self.expect_kind("ssa", "a tensor value like %A")
-        if not BARE_ID.match(tok.text[1:]):
-            raise self.error(tok, f"a tensor value must be %NAME with NAME an identifier, found {tok}")
         return tok
 
     def int_literal(self) -> int:
@@ -171,9 +172,8 @@ class _Parser:
             raise self.error(tok, f"expected an integer, found {tok}")
         return -int(tok.text) if neg else int(tok.text)
 
-    def literal(self) -> tuple[float | int, str, Token]:
-        """A constant: ``3``, ``-0.5``, ``1e-05``, ``inf``, ``-inf``, ``nan``; with its text."""
-        start = self.peek()
+    def literal(self) -> float | int:
+        """A constant: ``3``, ``-0.5``, ``1e-05``, ``inf``, ``-inf``, ``nan`` (as ``math.nan``)."""
         neg = self.accept("-") is not None
         tok = self.next()
         if tok.kind == "number":
@@ -182,9 +182,7 @@ class _Parser:
             value = math.inf if tok.text == "inf" else math.nan
         else:
             raise self.error(tok, f"expected a number, inf or nan, found {tok}")
-        if neg:
-            value = -value
-        return value, ("-" if neg else "") + tok.text, start
+        return -value if neg and not (isinstance(value, float) and math.isnan(value)) else value
 
     def element_type(self) -> str:
         tok = self.expect_kind("ident", f"an element type ({', '.join(sorted(_FROM_ELEMENT))})")
@@ -195,10 +193,23 @@ class _Parser:
     def tensor_type(self) -> Token:
         return self.expect_kind("type", "a tensor type like tensor<4x?xf32>")
 
-    def check_type(self, tok: Token, t: Tensor) -> None:
-        want = tensor_type(t.shape, t.dtype, dict(self.bindings))
-        if tok.text != want:
-            raise self.error(tok, f"type of {t.name} is {want} (from its shape and the bound dims), found {tok.text}")
+    def tensor_value(self) -> Tensor:
+        tok = self.expect_kind("ssa", "a tensor value like %A")
+        if tok.text[1:] not in self.tensors:
+            raise self.error(tok, f"{tok.text} is not defined; defined so far: {sorted(self.tensors)}")
+        return self.tensors[tok.text[1:]]
+
+    def typed_tensors(self) -> list[Tensor]:
+        """``%A, %B : tensor<..>, tensor<..>`` (the types are checked with the whole text)."""
+        values = [self.tensor_value()]
+        while self.accept(","):
+            values.append(self.tensor_value())
+        self.expect(":")
+        for i in range(len(values)):
+            if i:
+                self.expect(",")
+            self.tensor_type()
+        return values
 
     # the op -----------------------------------------------------------------
     def op(self) -> Op:
@@ -206,41 +217,27 @@ class _Parser:
         sym = self.expect_kind("symbol", "the op's name like @matmul")
         name = json.loads(sym.text[1:]) if sym.text.startswith('@"') else sym.text[1:]
         self.expect("dims")
-        self.expect("{")
-        if not self.accept("}"):
-            self.dim_entry()
-            while self.comma_or("}"):
-                self.dim_entry()
+        self.listing("{", "}", self.dim_entry)
         self.expect("{")
         inputs: list[Tensor] = []
         stages: list[Stage] = []
         while not self.accept("return"):
-            value = self.tensor_name()
+            value = self.expect_kind("ssa", "a tensor definition like %A = ... or 'return'")
+            if not BARE_ID.match(value.text[1:]):
+                raise self.error(value, f"a tensor is named %NAME with NAME an identifier, found {value}")
             self.expect("=")
-            tok = self.peek()
+            kind = self.peek()
             if self.accept("opforge.input"):
                 if stages:
-                    raise self.error(tok, "inputs come before the first opforge.generic")
-                t = self.input(value.text[1:])
-                inputs.append(t)
-                self.tensors[t.name] = t
+                    raise self.error(kind, "inputs come before the first opforge.generic")
+                inputs.append(self.input(value.text[1:]))
+                self.tensors[value.text[1:]] = inputs[-1]
             elif self.accept("opforge.generic"):
-                st = self.generic(value.text[1:])
-                stages.append(st)
-                self.tensors[st.name] = st.tensor
+                stages.append(self.generic(value.text[1:]))
+                self.tensors[value.text[1:]] = stages[-1].tensor
             else:
                 raise self.expected("'opforge.input' or 'opforge.generic'")
-        outputs: list[str] = []
-        if self.peek().kind == "ssa":
-            outs = [self.known_tensor()]
-            while self.accept(","):
-                outs.append(self.known_tensor())
-            self.expect(":")
-            for i, (_, t) in enumerate(outs):
-                if i:
-                    self.expect(",")
-                self.check_type(self.tensor_type(), t)
-            outputs = [t.name for _, t in outs]
+        outputs = [t.name for t in self.typed_tensors()] if self.peek().kind == "ssa" else []
         self.expect("}")
         if self.peek().kind != "eof":
             raise self.expected("end of input")
@@ -256,8 +253,8 @@ class _Parser:
             raise self.error(self.tokens[0], f"the text describes an op that cannot be printed: {e}") from None
         for got, want in zip(self.tokens, canonical):
             if (got.kind, got.text) != (want.kind, want.text):
-                raise self.error(got, f"expected {want} as print_op writes this op, found {got} "
-                                      "(a value computed but never used, a redundant sign or term?)")
+                raise self.error(got, f"expected {want}, found {got}: the text must be the op's canonical form "
+                                      "(types, spellings and operands as print_op writes them, no unused values)")
 
     def dim_entry(self) -> None:
         """``M = 4`` (a binding; declares M unless a later entry defines it), ``M``, or ``OH := size``."""
@@ -268,23 +265,12 @@ class _Parser:
             self.bindings.append((tok.text, self.int_literal()))
             if tok.text not in self.dims:
                 self.dims[tok.text] = Dim(tok.text)
-                self.declared_by_binding.add(tok.text)
+                self.bound_only.add(tok.text)
             return
-        if tok.text in self.dims and tok.text not in self.declared_by_binding:
+        if tok.text in self.dims and (tok.text not in self.bound_only or self.peek().text != ":="):
             raise self.error(tok, f"dimension {tok.text} is declared twice")
-        if self.accept(":="):
-            self.dims[tok.text] = Dim(tok.text, self.size())
-            self.declared_by_binding.discard(tok.text)
-        elif tok.text in self.dims:
-            raise self.error(tok, f"dimension {tok.text} is declared twice")
-        else:
-            self.dims[tok.text] = Dim(tok.text)
-
-    def known_tensor(self) -> tuple[Token, Tensor]:
-        tok = self.tensor_name()
-        if tok.text[1:] not in self.tensors:
-            raise self.error(tok, f"{tok.text} is not defined; defined so far: {sorted(self.tensors)}")
-        return tok, self.tensors[tok.text[1:]]
+        self.bound_only.discard(tok.text)
+        self.dims[tok.text] = Dim(tok.text, self.size()) if self.accept(":=") else Dim(tok.text)
 
     # sizes and affine maps --------------------------------------------------
     def size(self, min_prec: int = 1) -> Size:
@@ -292,12 +278,11 @@ class _Parser:
         lhs = self.size_atom()
         while True:
             tok = self.peek()
-            op = tok.text if tok.kind in ("punct", "ident") else None
-            if op not in SIZE_OPS or SIZE_OPS[op][0] < min_prec:  # type: ignore[index]
+            prec = SIZE_OPS[tok.text][0] if tok.kind in ("punct", "ident") and tok.text in SIZE_OPS else 0
+            if prec < min_prec:
                 return lhs
             self.next()
-            prec = SIZE_OPS[op][0]  # type: ignore[index]
-            lhs = SizeBin(op, lhs, self.size(prec + 1))  # type: ignore[arg-type]
+            lhs = SizeBin(tok.text, lhs, self.size(prec + 1))  # type: ignore[arg-type]
 
     def size_atom(self) -> Size:
         tok = self.peek()
@@ -314,35 +299,16 @@ class _Parser:
             return self.dims[tok.text]
         raise self.expected("a size (a dimension, an integer or '(')")
 
-    def sizes(self) -> tuple[Size, ...]:
-        self.expect("[")
-        if self.accept("]"):
-            return ()
-        out = [self.size()]
-        while self.comma_or("]"):
-            out.append(self.size())
-        return tuple(out)
-
-    def affine_map(self, domain: list[Axis], axes: dict[str, Axis]) -> tuple[Token, tuple[Affine, ...]]:
-        start = self.expect("affine_map")
-        self.expect("<")
-        self.expect("(")
-        names: list[str] = []
-        if not self.accept(")"):
-            names.append(self.name("an axis name").text)
-            while self.comma_or(")"):
-                names.append(self.name("an axis name").text)
+    def affine_map(self, domain: list[Axis], axes: dict[str, Axis]) -> tuple[Affine, ...]:
+        start = self.peek()
+        self.expect("affine_map", "<")
+        names = [t.text for t in self.listing("(", ")", lambda: self.name("an axis name"))]
         if names != [ax.name for ax in domain]:
             raise self.error(start, f"affine_map dims must be the domain's axes ({', '.join(ax.name for ax in domain)}), found ({', '.join(names)})")
         self.expect("->")
-        self.expect("(")
-        results: list[Affine] = []
-        if not self.accept(")"):
-            results.append(self.affine(axes))
-            while self.comma_or(")"):
-                results.append(self.affine(axes))
+        results = self.listing("(", ")", lambda: self.affine(axes))
         self.expect(">")
-        return start, tuple(results)
+        return tuple(results)
 
     def affine(self, axes: dict[str, Axis]) -> Affine:
         """``h * 2 + r - 1``: terms kept in their written order, as ``format_affine`` writes them."""
@@ -354,8 +320,7 @@ class _Parser:
             if tok.kind == "ident":
                 if tok.text not in axes:
                     raise self.error(tok, f"unknown axis {tok.text}; the domain has {list(axes)}")
-                coeff = self.int_literal() if self.accept("*") else 1
-                terms.append((axes[tok.text], sign * coeff))
+                terms.append((axes[tok.text], sign * (self.int_literal() if self.accept("*") else 1)))
             elif tok.kind == "number" and tok.text.isdigit():
                 offset += sign * int(tok.text)
             else:
@@ -371,159 +336,91 @@ class _Parser:
     def input(self, name: str) -> Tensor:
         self.expect(":")
         type_tok = self.tensor_type()
-        self.expect("{")
-        self.expect("shape")
-        self.expect("=")
-        shape = self.sizes()
+        self.expect("{", "shape", "=")
+        shape = self.listing("[", "]", self.size)
         self.expect("}")
-        dtype_name = type_tok.text[len("tensor<"):-1].split("x")[-1]
-        if dtype_name not in _FROM_ELEMENT:
-            raise self.error(type_tok, f"unknown element type {dtype_name!r}; expected one of {sorted(_FROM_ELEMENT)}")
-        t = Tensor(name, shape, _FROM_ELEMENT[dtype_name])
-        self.check_type(type_tok, t)
-        return t
+        element = type_tok.text[len("tensor<"):-1].split("x")[-1]
+        if element not in _FROM_ELEMENT:
+            raise self.error(type_tok, f"unknown element type {element!r}; expected one of {sorted(_FROM_ELEMENT)}")
+        return Tensor(name, tuple(shape), _FROM_ELEMENT[element])
 
     def generic(self, name: str) -> Stage:
-        self.expect("{")
-        self.expect("domain")
-        self.expect("=")
-        self.expect("[")
-        domain: list[Axis] = []
         axes: dict[str, Axis] = {}
-        if not self.accept("]"):
-            while True:
-                tok = self.name("an axis name")
-                self.expect(":")
-                ax = Axis(tok.text, self.size())
-                if axes.setdefault(ax.name, ax) != ax:
-                    raise self.error(tok, f"axis {ax.name} appears twice in the domain with different extents")
-                domain.append(axes[ax.name])
-                if not self.comma_or("]"):
-                    break
-        self.expect(",")
-        self.expect("indexing_maps")
-        self.expect("=")
-        self.expect("[")
-        maps = [self.affine_map(domain, axes)]
-        while self.comma_or("]"):
-            maps.append(self.affine_map(domain, axes))
-        self.expect(",")
-        iter_tok = self.expect("iterator_types")
-        self.expect("=")
-        self.expect("[")
-        kinds: list[str] = []
-        if not self.accept("]"):
-            while True:
-                tok = self.expect_kind("string", '"parallel" or "reduction"')
-                if tok.text not in ('"parallel"', '"reduction"'):
-                    raise self.error(tok, f'expected "parallel" or "reduction", found {tok.text}')
-                kinds.append(tok.text.strip('"'))
-                if not self.comma_or("]"):
-                    break
-        if len(kinds) != len(domain):
-            raise self.error(iter_tok, f"{len(kinds)} iterator types for a domain of {len(domain)} axes")
-        n_parallel = kinds.count("parallel")
-        if kinds != ["parallel"] * n_parallel + ["reduction"] * (len(kinds) - n_parallel):
-            raise self.error(iter_tok, "parallel iterators come before the reduction ones")
-        pads: list[tuple[float | int, str, Token] | None] | None = None
-        combiner: str | None = None
-        pad_tok = iter_tok
-        more = self.comma_or("}")
-        if more and self.peek().text == "padding":
-            pad_tok = self.next()
-            self.expect("=")
-            pads = self.padding()
-            more = self.comma_or("}")
-        if more:
-            if self.peek().text != "combiner":
-                raise self.expected("'combiner'" if pads is not None else "'padding' or 'combiner'")
-            self.next()
-            self.expect("=")
-            combiner = json.loads(self.expect_kind("string", 'a combiner name like "sum"').text)
-            self.expect("}")
-        if n_parallel < len(domain) and combiner is None:
-            raise self.error(iter_tok, "reduction iterators need a combiner (\"sum\", \"max\" or \"min\")")
 
+        def domain_entry() -> Axis:
+            tok = self.name("an axis name")
+            self.expect(":")
+            ax = Axis(tok.text, self.size())
+            if axes.setdefault(ax.name, ax) != ax:
+                raise self.error(tok, f"axis {ax.name} appears twice in the domain with different extents")
+            return ax
+
+        self.expect("{", "domain", "=")
+        domain = self.listing("[", "]", domain_entry)
+        self.expect(",", "indexing_maps", "=")
+        maps = self.listing("[", "]", lambda: self.affine_map(domain, axes))
+        iter_tok = self.expect(",", "iterator_types")
+        self.expect("=")
+        kinds = self.listing("[", "]", lambda: self.expect_kind("string", '"parallel" or "reduction"').text)
+        n_parallel = kinds.count('"parallel"')
+        if kinds != ['"parallel"'] * n_parallel + ['"reduction"'] * (len(domain) - n_parallel):
+            raise self.error(iter_tok, f"expected {len(domain)} iterator types, the \"parallel\" ones before the \"reduction\" ones")
+        pads: list[float | int | None] = []
+        combiner: str | None = None
+        if self.accept(","):
+            if self.peek().text == "padding":
+                self.expect("padding", "=")
+                pads = self.listing("[", "]", lambda: None if self.accept("none") else self.literal())
+                if self.accept(","):
+                    combiner = self.combiner()
+            elif self.peek().text == "combiner":
+                combiner = self.combiner()
+            else:
+                raise self.expected("'padding' or 'combiner'")
+        self.expect("}")
+        if n_parallel < len(domain) and combiner is None:
+            raise self.error(iter_tok, 'reduction iterators need a combiner ("sum", "max" or "min")')
+
+        ins_tok = self.peek()
         operands: list[Tensor] = []
         if self.accept("ins"):
             self.expect("(")
-            operands.append(self.known_tensor()[1])
-            while self.accept(","):
-                operands.append(self.known_tensor()[1])
-            self.expect(":")
-            for i, t in enumerate(operands):
-                if i:
-                    self.expect(",")
-                self.check_type(self.tensor_type(), t)
+            operands = self.typed_tensors()
             self.expect(")")
         self.expect("->")
-        result_tok = self.tensor_type()
-
-        if len(maps) != len(operands) + 1:
-            raise self.error(maps[-1][0], f"{len(maps)} indexing maps for {len(operands)} operands; expected one per operand and one for the result")
-        out_axes = tuple(domain[:n_parallel])
-        out_tok, out_map = maps[-1]
-        if out_map != tuple(Affine(((ax, 1),), 0) for ax in out_axes):
-            raise self.error(out_tok, f"the result's map must be the identity over the parallel axes ({', '.join(ax.name for ax in out_axes)})")
-        if pads is None:
-            pads = [None] * len(operands)
-        elif len(pads) != len(operands):
-            raise self.error(pad_tok, f"{len(pads)} padding values for {len(operands)} operands")
-        elif all(p is None for p in pads):
-            raise self.error(pad_tok, "padding with no guarded operand; leave the attribute out")
-        loads: list[Load] = []
-        for t, (_, index), pad in zip(operands, maps, pads):
-            if pad is not None:
-                self.check_literal(pad, t.dtype)
-            loads.append(Load(t, index, None if pad is None else pad[0]))
-
-        self.expect("{")
+        self.tensor_type()
+        if len(maps) != len(operands) + 1 or len(pads) not in (0, len(operands)):
+            raise self.error(ins_tok, f"{len(operands)} operands need {len(operands) + 1} indexing maps (the last for the result) "
+                                      f"and no or {len(operands)} padding values; found {len(maps)} and {len(pads)}")
+        loads = [Load(t, index, pads[n] if pads else None) for n, (t, index) in enumerate(zip(operands, maps))]
         root = self.block(loads)
-        self.expect("}")
+        out_axes = tuple(domain[:n_parallel])
         body: Expr = root if combiner is None else Reduce(combiner, root, tuple(domain[n_parallel:]))
-        st = Stage(name, out_axes, body)
-        self.check_type(result_tok, st.tensor)
-        return st
+        return Stage(name, out_axes, body)
 
-    def padding(self) -> list[tuple[float | int, str, Token] | None]:
-        self.expect("[")
-        out: list[tuple[float | int, str, Token] | None] = []
-        while True:
-            out.append(None if self.accept("none") else self.literal())
-            if not self.comma_or("]"):
-                return out
-
-    def check_literal(self, literal: tuple[float | int, str, Token], dtype: str) -> None:
-        """A constant must be spelled as the printer spells it, so one op has one text."""
-        value, text, tok = literal
-        if format_scalar(value, dtype) != text:
-            raise self.error(tok, f"the {ELEMENT_TYPES[dtype]} constant {text} is not in canonical form; write {format_scalar(value, dtype)}")
+    def combiner(self) -> str:
+        self.expect("combiner", "=")
+        return json.loads(self.expect_kind("string", 'a combiner like "sum"').text)
 
     # a stage's block --------------------------------------------------------
     def block(self, loads: list[Load]) -> Expr:
+        self.expect("{")
         label = self.expect_kind("label", "the block label ^bb0")
         if label.text != "^bb0":
             raise self.error(label, f"expected ^bb0, found {label}")
         values: dict[str, Expr] = {}
-        if self.accept("("):
-            i = 0
-            while True:
-                arg = self.expect_kind("ssa", "a block argument like %in0")
-                self.expect(":")
-                type_tok = self.peek()
-                dtype = self.element_type()
-                if i >= len(loads):
-                    raise self.error(arg, f"more block arguments than the {len(loads)} operands")
-                if dtype != loads[i].dtype:
-                    raise self.error(type_tok, f"block argument {arg.text} reads {loads[i].tensor.name} of type {ELEMENT_TYPES[loads[i].dtype]}, found {type_tok}")
-                self.define(values, arg, loads[i])
-                i += 1
-                if not self.comma_or(")"):
-                    break
-            if i != len(loads):
-                raise self.error(label, f"{i} block arguments for {len(loads)} operands")
-        elif loads:
-            raise self.expected(f"'(' and {len(loads)} block arguments")
+
+        def argument() -> Token:
+            tok = self.expect_kind("ssa", "a block argument like %in0")
+            self.expect(":")
+            self.element_type()
+            return tok
+
+        args = self.listing("(", ")", argument) if self.peek().text == "(" else []
+        if len(args) != len(loads):
+            raise self.error(label, f"{len(args)} block arguments for {len(loads)} operands")
+        for tok, load in zip(args, loads):
+            self.define(values, tok, load)
         self.expect(":")
         while not self.accept("opforge.yield"):
             name = self.expect_kind("ssa", "an SSA op like %0 = ... or opforge.yield")
@@ -531,7 +428,8 @@ class _Parser:
             self.define(values, name, self.body_op(values))
         result = self.value(values)
         self.expect(":")
-        self.check_dtype(self.peek(), self.element_type(), result.dtype)
+        self.element_type()
+        self.expect("}")
         return result
 
     def define(self, values: dict[str, Expr], tok: Token, e: Expr) -> None:
@@ -545,64 +443,41 @@ class _Parser:
             raise self.error(tok, f"{tok.text} is used before it is defined")
         return values[tok.text]
 
-    def check_dtype(self, tok: Token, written: str, actual: str) -> None:
-        if written != actual:
-            raise self.error(tok, f"type {ELEMENT_TYPES[written]} does not match the value's type {ELEMENT_TYPES[actual]}")
-
-    def body_op(self, values: dict[str, Expr]) -> Expr:
-        tok = self.expect_kind("ident", "an op like arith.addf")
-        m = tok.text
-        if m == "arith.constant":
-            literal = self.literal()
-            self.expect(":")
-            dtype = self.element_type()
-            self.check_literal(literal, dtype)
-            return Const(literal[0], dtype)
-        if m in ("arith.cmpf", "arith.cmpi"):
-            pred = self.expect_kind("ident", "a comparison predicate like olt or slt")
-            if pred.text not in _PREDICATE_FN:
-                raise self.error(pred, f"unknown predicate {pred}; expected one of {sorted(_PREDICATE_FN)}")
-            self.expect(",")
-            fn = _PREDICATE_FN[pred.text]
-            a, b, dtype_tok = self.operands(values, 2)
-            if binary_spelling(fn, a.dtype) != (m, pred.text):
-                want = "{} {}".format(*binary_spelling(fn, a.dtype))
-                raise self.error(tok, f"{m} {pred.text} does not fit {ELEMENT_TYPES[a.dtype]} operands; expected {want}")
-            return Binary(fn, a, b)
-        if m == "arith.select":
-            cond = self.value(values)
-            self.expect(",")
-            a, b, _ = self.operands(values, 2)
-            return Select(cond, a, b)
-        if m in CAST_MNEMONICS:
-            x = self.value(values)
-            self.expect(":")
-            self.check_dtype(self.peek(), self.element_type(), x.dtype)
-            self.expect("to")
-            dst = self.element_type()
-            if cast_mnemonic(x.dtype, dst) != m:
-                raise self.error(tok, f"{m} does not convert {ELEMENT_TYPES[x.dtype]} to {ELEMENT_TYPES[dst]}; expected {cast_mnemonic(x.dtype, dst)}")
-            return Cast(dst, x)
-        if m in _UNARY_FN:
-            (x, _) = self.operands(values, 1)
-            if unary_mnemonic(_UNARY_FN[m], x.dtype) != m:
-                raise self.error(tok, f"{m} does not fit a {ELEMENT_TYPES[x.dtype]} operand; expected {unary_mnemonic(_UNARY_FN[m], x.dtype)}")
-            return Unary(_UNARY_FN[m], x)
-        if m in _BINARY_FN:
-            a, b, _ = self.operands(values, 2)
-            fn = _BINARY_FN[m]
-            if binary_spelling(fn, a.dtype)[0] != m:
-                raise self.error(tok, f"{m} does not fit {ELEMENT_TYPES[a.dtype]} operands; expected {binary_spelling(fn, a.dtype)[0]}")
-            return Binary(fn, a, b)
-        raise self.error(tok, f"unknown op {tok}; expected arith.constant, a math/arith op, arith.cmpf/cmpi, arith.select or a cast")
-
-    def operands(self, values: dict[str, Expr], n: int) -> tuple:
-        """``%a, %b : type``: ``n`` values and the type token, checked against the first value."""
+    def values(self, values: dict[str, Expr], n: int) -> list[Expr]:
+        """``%a, %b : type``: ``n`` values (the type is checked with the whole text)."""
         out = [self.value(values)]
         for _ in range(n - 1):
             self.expect(",")
             out.append(self.value(values))
         self.expect(":")
-        type_tok = self.peek()
-        self.check_dtype(type_tok, self.element_type(), out[0].dtype)
-        return (*out, type_tok)
+        self.element_type()
+        return out
+
+    def body_op(self, values: dict[str, Expr]) -> Expr:
+        tok = self.expect_kind("ident", "an op like arith.addf")
+        m = tok.text
+        if m == "arith.constant":
+            value = self.literal()
+            self.expect(":")
+            return Const(value, self.element_type())
+        if m in ("arith.cmpf", "arith.cmpi"):
+            pred = self.expect_kind("ident", "a comparison predicate like olt or slt")
+            if pred.text not in _PREDICATE_FN:
+                raise self.error(pred, f"unknown predicate {pred}; expected one of {sorted(_PREDICATE_FN)}")
+            self.expect(",")
+            return Binary(_PREDICATE_FN[pred.text], *self.values(values, 2))
+        if m == "arith.select":
+            cond = self.value(values)
+            self.expect(",")
+            return Select(cond, *self.values(values, 2))
+        if m in CAST_MNEMONICS:
+            x = self.value(values)
+            self.expect(":")
+            self.element_type()
+            self.expect("to")
+            return Cast(self.element_type(), x)
+        if m in _UNARY_FN:
+            return Unary(_UNARY_FN[m], *self.values(values, 1))
+        if m in _BINARY_FN:
+            return Binary(_BINARY_FN[m], *self.values(values, 2))
+        raise self.error(tok, f"unknown op {tok}; expected arith.constant, an arith or math op, arith.cmpf/cmpi, arith.select or a cast")

@@ -20,12 +20,11 @@ def show_command(op_name: str, shape_text: str, dtype: str | None, param_text: s
 
     OP is a library op (see `opforge ops`) or path/to/file.py:name for your own.
     """
-    from dsl.key import workload_key
+    from dsl.key import canonical_text, workload_key
     from dsl.lower import lower_module
-    from dsl.printer import print_op
 
     op = resolve_op(op_name, parse_shape(shape_text), dtype, param_text)
-    click.echo(print_op(op))
+    click.echo(canonical_text(op))
     click.echo(f"\n// workload key: {workload_key(op)}\n")
     if config_path is None:
         click.echo(lower_module(op).script())

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from strategies import ops
+from hypothesis import HealthCheck, given, settings, strategies as st
+from op_strategies import ops
 
 from dsl import (
     Op, ParseError, VerifyError, absolute, axes, cast, compute, derived, dims, erf, exp, log, maximum, minimum, not_equal,
-    parse, print_op, reduce_max, reduce_min, reduce_sum, relu, rsqrt, sqrt, tanh, tensor, verify, where,
+    parse, print_op, reduce_max, reduce_min, reduce_sum, rsqrt, sqrt, tanh, tensor, verify, where,
 )
-from dsl.expr import ARITH, COMPARE, Binary, Const, Reduce, Unary
+from dsl.expr import ARITH, COMPARE, Binary, Const, Reduce
+from dsl.parser import tokenize
 
 DTYPES = ("float32", "float16", "bfloat16", "int8", "uint8", "int32")
 
@@ -312,12 +313,12 @@ GOOD = print_op(CASES["int8_matmul"])
 @pytest.mark.parametrize("old, new, where, message", [
     ("opforge.op @int8_matmul", "opforge.oops @int8_matmul", (1, 1), "expected 'opforge.op', found 'opforge.oops'"),
     ("dims {M = 17, N = 33, K = 9}", "dims {M = 17 N = 33, K = 9}", (1, 38), "expected ',' or '}', found 'N'"),
-    ("tensor<17x9xi8> {shape", "tensor<17x8xi8> {shape", (2, 24), "type of A is tensor<17x9xi8>"),
+    ("tensor<17x9xi8> {shape", "tensor<17x8xi8> {shape", (2, 24), "expected 'tensor<17x9xi8>', found 'tensor<17x8xi8>'"),
     ("{shape = [M, K]}", "{shape = [M, Q]}", (2, 53), "unknown dimension Q"),
-    ("arith.muli %0, %1 : i32", "arith.mulf %0, %1 : i32", (11, 10), "arith.mulf does not fit i32 operands; expected arith.muli"),
+    ("arith.muli %0, %1 : i32", "arith.mulf %0, %1 : i32", (11, 10), "expected 'arith.muli', found 'arith.mulf'"),
     ("arith.muli %0, %1 : i32", "arith.muli %0, %7 : i32", (11, 25), "%7 is used before it is defined"),
     ('"reduction"], combiner = "sum"}', '"reduction"]}', (6, 7), "reduction iterators need a combiner"),
-    ("arith.constant -128.0 : f32", "arith.constant -128 : f32", (22, 25), "constant -128 is not in canonical form; write -128.0"),
+    ("arith.constant -128.0 : f32", "arith.constant -128 : f32", (22, 26), "expected '128.0', found '128'"),
     ("return %Y", "return %Z", (29, 10), "%Z is not defined"),
     ("(i, j, k) -> (i, k)", "(i, k, j) -> (i, k)", (5, 24), "affine_map dims must be the domain's axes (i, j, k)"),
 ])
@@ -328,6 +329,39 @@ def test_malformed_text_names_line_column_and_what_was_expected(old, new, where,
     assert (info.value.line, info.value.column) == where, str(info.value)
     assert message in str(info.value)
     assert str(info.value).startswith(f"line {where[0]}, column {where[1]}: ")
+
+
+def test_text_that_is_not_the_canonical_form_is_rejected() -> None:
+    dead = GOOD.replace("    %2 = arith.muli", "    %9 = arith.constant 1 : i32\n    %2 = arith.muli", 1)
+    with pytest.raises(ParseError, match=r"line 11, column 5: expected '%2', found '%9': the text must be the op's canonical form"):
+        parse(dead)
+    with pytest.raises(ParseError, match=r"line 5, column 54: expected '\)', found '\+'"):
+        parse(GOOD.replace("-> (i, k)>", "-> (i, k + 0)>", 1))
+
+
+def test_whitespace_and_comments_do_not_matter() -> None:
+    spaced = "// int8 matmul\n" + GOOD.replace("\n      ", " ").replace(", ", " ,  ")
+    assert parse(spaced) == CASES["int8_matmul"]
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(ops(max_stages=2), st.data())
+def test_a_mangled_text_is_a_parse_error_or_the_same_text(op: Op, data: st.DataObject) -> None:
+    words = print_op(op).split(" ")
+    at = data.draw(st.integers(0, len(words) - 1))
+    how = data.draw(st.sampled_from(["drop", "copy", "insert"]))
+    if how == "drop":
+        del words[at]
+    elif how == "copy":
+        words[at] = data.draw(st.sampled_from(words))
+    else:
+        words.insert(at, data.draw(st.sampled_from(["(", ")", ",", "%0", "-", "x", "1.5", "f32", "{", "}", ">", "none"])))
+    text = " ".join(words)
+    try:
+        back = parse(text)
+    except ParseError:
+        return
+    assert [t.text for t in tokenize(print_op(back))] == [t.text for t in tokenize(text)]
 
 
 def test_truncated_text_expects_more() -> None:
