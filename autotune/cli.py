@@ -21,7 +21,10 @@ class OpforgeGroup(click.Group):
     def main(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         standalone = kwargs.pop("standalone_mode", True)
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+            if standalone:  # click returns ctx.exit()'s code instead of raising without standalone mode
+                sys.exit(rv if isinstance(rv, int) else 0)
+            return rv
         except click.exceptions.Exit as e:
             if standalone:
                 sys.exit(e.exit_code)
@@ -62,3 +65,7 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: bad input becomes one line on stderr and exit code 2."""
     cli.main(args=argv, prog_name="opforge")
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ The PrimFunc's parameters are the op's inputs, then its outputs, in order.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .expr import Binary, Cast, Const, Expr, Load, Reduce, Select, Unary
@@ -41,6 +42,9 @@ def _body(st: Any, reduce_vars: dict[str, Any], tensors: dict[str, Any], op: Op)
         env.update(reduce_vars)
         return _expr(st.body, env, tensors, op)
 
+    # te.compute names its loop variables after the parameters: keep the DSL's axis names
+    params = [inspect.Parameter(ax.name, inspect.Parameter.POSITIONAL_ONLY) for ax in st.axes]
+    body.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return body
 
 

@@ -1,0 +1,61 @@
+"""Peers a tuned kernel is compared with: numpy, where numpy computes the same thing.
+
+A numpy candidate counts only if its output on the check's inputs matches the reference
+within the dtype's tolerance, so "same thing" is measured, not assumed from the op's name.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+NumpyFn = Callable[..., np.ndarray]
+
+
+def _dense(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    y = x @ w.T
+    return y + bias if bias is not None else y
+
+
+def _dense_relu(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(_dense(x, w, bias), 0)
+
+
+#: numpy spellings tried per op name (the first whose output matches the reference wins)
+CANDIDATES: dict[str, tuple[tuple[str, NumpyFn], ...]] = {
+    "matmul": (("a @ b", lambda a, b: a @ b),),
+    "batch_matmul": (("np.matmul(x, y)", np.matmul),),
+    "dense": (("x @ w.T (+ bias)", _dense), ("relu(x @ w.T (+ bias))", _dense_relu)),
+}
+
+
+def numpy_equivalent(op_name: str, inputs: Sequence[np.ndarray], expected: Sequence[np.ndarray], rtol: float, atol: float) -> tuple[str, NumpyFn] | None:
+    """The numpy expression computing what the op computes on these inputs, or None."""
+    if len(expected) != 1 or not all(x.dtype.kind == "f" for x in inputs):
+        return None
+    for text, fn in CANDIDATES.get(op_name, ()):
+        try:
+            out = fn(*inputs)
+        except (ValueError, TypeError):
+            continue
+        if out.shape == expected[0].shape and np.allclose(out, expected[0], rtol=max(rtol, 1e-4), atol=max(atol, 1e-4)):
+            return text, fn
+    return None
+
+
+def time_numpy(fn: NumpyFn, inputs: Sequence[np.ndarray], repeats: int = 5, min_repeat_secs: float = 0.04) -> float:
+    """Median seconds of one call, each repeat running enough calls to fill ``min_repeat_secs``."""
+    fn(*inputs)  # warm-up
+    t0 = time.perf_counter()
+    fn(*inputs)
+    once = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, int(min_repeat_secs / once))
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn(*inputs)
+        runs.append((time.perf_counter() - t0) / number)
+    return float(np.median(runs))

@@ -1,0 +1,116 @@
+"""Features of a candidate for the cost model: TVM's per-store features of the scheduled program.
+
+Which and why: ``ProgramFeatures`` applies the Config to the lowered op (in this process: applying
+a schedule runs no kernel) and extracts TVM MetaSchedule's ``PerStoreFeature`` vectors, 164 numbers
+per buffer store (loop extents and kinds around it, arithmetic counts, bytes touched per buffer
+and their reuse, arithmetic-intensity curve). They describe the *program*, not the knobs, so one
+model learns across workloads: records of other ops on the same target warm-start it, which
+Config-knob vectors (different knobs per op) cannot do. A program has a varying number of stores,
+so the per-store rows are pooled into a fixed vector: mean and max over stores plus the count.
+Extraction is C++ and takes about a millisecond per candidate; results are cached by Config.
+
+``ConfigFeatures`` (``space.encode``) is the fallback for spaces that cannot be applied here
+(tests with fake spaces, a target with no TVM lowering on this machine).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+PER_STORE_LENGTH = 164
+#: mean and max over stores of each per-store feature, then the number of stores
+PROGRAM_FEATURE_LENGTH = 2 * PER_STORE_LENGTH + 1
+
+
+class FeatureExtractor(Protocol):
+    """Configs to a 2-D float array, one row per Config (NaN rows for configs that fail to apply)."""
+
+    def __call__(self, configs: Sequence[Any]) -> np.ndarray: ...
+
+
+class ConfigFeatures:
+    """The Space's own numeric encoding of each Config."""
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+
+    def __call__(self, configs: Sequence[Any]) -> np.ndarray:
+        if not configs:
+            return np.zeros((0, 0))
+        return np.stack([np.asarray(self.space.encode(c), dtype=np.float64) for c in configs])
+
+
+def _tune_context(mod: Any, target: Any) -> Any:
+    """A bare MetaSchedule TuneContext: its Python constructor imports tvm.s_tir.tensor_intrin
+    (30-45 s) that feature extraction does not need, so the FFI constructor is called directly."""
+    from tvm.s_tir.meta_schedule import TuneContext, _ffi_api
+
+    ctx = TuneContext.__new__(TuneContext)
+    ctx.__init_handle_by_constructor__(_ffi_api.TuneContext, mod, target, None, None, "main", 1, 0, None)
+    return ctx
+
+
+def pool_stores(per_store: np.ndarray) -> np.ndarray:
+    """Fixed-length vector of a program from its per-store rows: mean, max, number of stores."""
+    if per_store.size == 0:
+        return np.zeros(PROGRAM_FEATURE_LENGTH)
+    return np.concatenate([per_store.mean(axis=0), per_store.max(axis=0), [float(per_store.shape[0])]])
+
+
+class ProgramFeatures:
+    """Per-store features of ``apply(func, config, target)`` for each Config, cached by Config JSON.
+
+    ``apply`` is ``(func, config, target) -> tvm.s_tir.Schedule`` (``schedules.apply`` by default);
+    a Config it rejects gets a NaN row, which the model treats as missing values.
+    """
+
+    def __init__(self, func: Any, target: Any, apply: Callable[[Any, Any, Any], Any] | None = None, cache_size: int = 20000) -> None:
+        import tvm
+        from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+        from tvm.s_tir.meta_schedule.feature_extractor import PerStoreFeature
+
+        if apply is None:
+            from schedules import apply as default_apply
+
+            apply = default_apply
+        self._apply: Callable[[Any, Any, Any], Any] = apply
+        self.func = func
+        self.target = target
+        self._args_info = ArgInfo.from_prim_func(func)
+        self._ctx = _tune_context(tvm.IRModule({"main": func}), target.tvm_target())
+        self._extractor = PerStoreFeature()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def __call__(self, configs: Sequence[Any]) -> np.ndarray:
+        from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate
+
+        rows: dict[str, np.ndarray] = {}
+        todo: list[tuple[str, Any]] = []
+        for c in configs:
+            key = c.to_json()
+            if key in self._cache:
+                rows[key] = self._cache[key]
+            elif key not in rows:
+                try:
+                    sch = self._apply(self.func, c, self.target)
+                except Exception:  # noqa: BLE001 - a config that cannot be applied is a missing row
+                    rows[key] = np.full(PROGRAM_FEATURE_LENGTH, np.nan)
+                    continue
+                todo.append((key, MeasureCandidate(sch, self._args_info)))
+                rows[key] = np.empty(0)
+        if todo:
+            feats = self._extractor.extract_from(self._ctx, [cand for _, cand in todo])
+            for (key, _), f in zip(todo, feats):
+                rows[key] = pool_stores(f.numpy())
+        for key, row in rows.items():
+            self._cache[key] = row
+            self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        if not configs:
+            return np.zeros((0, PROGRAM_FEATURE_LENGTH))
+        return np.stack([rows[c.to_json()] for c in configs])

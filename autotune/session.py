@@ -1,0 +1,162 @@
+"""Tuning an op end to end: lower it, derive its space, wire the collaborators, run the Tuner.
+
+``TuningSession`` owns the worker processes (builders and the runner) for a whole run, so
+several ops (a task scheduler's tasks) share them. String shortcuts (``strategy="evolutionary"``,
+``cost_model="xgb"``) are resolved here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .budget import Budget
+from .cost_model import CostModel, make_cost_model
+from .features import ConfigFeatures, FeatureExtractor, ProgramFeatures
+from .measure.builder import Builder
+from .measure.check import arg_specs, make_check
+from .measure.result import MeasureResult
+from .measure.runner import Runner
+from .store import Store, Task
+from .strategies import make_strategy
+from .tuner import TrialEvent, Tuner, TuneResult, model_score
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    """Everything a tuning run is told; plain values (the CLI fills them from flags)."""
+
+    trials: int = 64
+    timeout_secs: float | None = None
+    goal_secs: float | None = None
+    early_stop: int | None = None
+    strategy: str = "evolutionary"
+    cost_model: str = "xgb"
+    features: str = "program"  # or "config": the space's own encoding
+    seed: int = 0
+    batch_size: int = 8
+    build_workers: int | None = None
+    build_timeout_secs: float = 60.0
+    run_timeout_secs: float = 20.0
+    repeats: int = 5
+    min_repeat_ms: float = 40.0
+    warm_start_limit: int = 512
+
+    def budget(self) -> Budget:
+        return Budget(self.trials, self.timeout_secs, self.goal_secs, self.early_stop)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One op made ready to tune: its task, lowered function, space, kernel arguments and check."""
+
+    op: Any
+    task: Task
+    func: Any
+    space: Any
+    args: tuple[Any, ...]
+    check: Any
+    inputs: tuple[np.ndarray, ...]
+    expected: tuple[np.ndarray, ...]
+
+
+class TuningSession:
+    """Builders, runner and scratch folder for one run over one target."""
+
+    def __init__(self, target: Any, options: TuneOptions = TuneOptions()) -> None:
+        self.target = target
+        self.options = options
+        self._dir = tempfile.TemporaryDirectory(prefix="opforge-tune-")
+        threads = {"TVM_NUM_THREADS": str(target.cores)} if target.kind == "cpu" else {}
+        self.builder = Builder(options.build_workers, options.build_timeout_secs, work_dir=self._dir.name)
+        self.runner = Runner(
+            timeout_secs=options.run_timeout_secs,
+            repeats=options.repeats,
+            min_repeat_ms=options.min_repeat_ms,
+            device="cuda" if target.is_gpu else "cpu",
+            env=threads,
+        )
+
+    def prepare(self, op: Any) -> Prepared:
+        """Lower ``op`` and compute its random inputs and reference outputs (the correctness gate)."""
+        import os
+
+        from dsl.lower import lower
+        from schedules import space_for
+
+        func = lower(op)
+        space = space_for(func, self.target)
+        task = Task.of(op, self.target)
+        folder = os.path.join(self._dir.name, task.workload_key[:16])
+        os.makedirs(folder, exist_ok=True)
+        check = make_check(op, np.random.default_rng(self.options.seed), folder)
+        data = np.load(check.path, allow_pickle=False)
+        inputs = tuple(data[f"in{i}"] for i in range(len(op.inputs)))
+        expected = tuple(data[f"out{i}"] for i in range(len(op.output_tensors)))
+        return Prepared(op, task, func, space, arg_specs(op), check, inputs, expected)
+
+    def features_for(self, prepared: Prepared) -> FeatureExtractor:
+        if self.options.features == "config":
+            return ConfigFeatures(prepared.space)
+        if self.options.features != "program":
+            raise ValueError(f"unknown features {self.options.features!r}; expected 'program' or 'config'")
+        return ProgramFeatures(prepared.func, self.target)
+
+    def other_features(self, text: str, op_name: str) -> FeatureExtractor | None:
+        """Program features of another stored workload (parsed from its canonical text)."""
+        if self.options.features != "program":
+            return None
+        from dsl.lower import lower
+        from dsl.parser import parse
+
+        return ProgramFeatures(lower(parse(text)), self.target)
+
+    def tuner(
+        self,
+        prepared: Prepared,
+        store: Store,
+        cost_model: CostModel | None = None,
+        on_trial: Callable[[TrialEvent], None] | None = None,
+    ) -> Tuner:
+        """A Tuner for one prepared op; the untuned default Config is measured first."""
+        o = self.options
+        model = cost_model if cost_model is not None else (make_cost_model(o.cost_model, o.seed) if o.strategy == "evolutionary" else None)
+        features = self.features_for(prepared)
+        score = model_score(model, features) if model is not None else None
+        strategy = make_strategy(o.strategy, prepared.space, np.random.default_rng(o.seed), score)
+        return Tuner(
+            prepared.task, prepared.func, prepared.space, strategy, self.builder, self.runner, model, store, features,
+            prepared.args, prepared.check, batch_size=o.batch_size, on_trial=on_trial,
+            other_features=self.other_features, warm_start_limit=o.warm_start_limit,
+            initial=(prepared.space.default(),),
+        )
+
+    def measure(self, prepared: Prepared, config: Any) -> MeasureResult:
+        """Build and run one Config outside any search (e.g. to re-check the best)."""
+        (build,) = self.builder.build(prepared.func, [config], self.target)
+        (result,) = self.runner.run([build], prepared.args, prepared.check)
+        return result
+
+    def close(self) -> None:
+        self.builder.close()
+        self.runner.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> "TuningSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def tune_op(op: Any, target: Any, store: Store, options: TuneOptions = TuneOptions(), on_trial: Callable[[TrialEvent], None] | None = None) -> TuneResult:
+    """Tune one bound op for ``target``, keeping every trial in ``store``."""
+    with TuningSession(target, options) as session:
+        prepared = session.prepare(op)
+        return session.tuner(prepared, store, on_trial=on_trial).tune(options.budget())

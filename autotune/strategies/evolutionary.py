@@ -1,0 +1,103 @@
+"""Model-guided evolutionary search over Configs (the default strategy).
+
+Each ``propose(k)``: a population of the best measured Configs plus random samples evolves for a
+few generations, children made by one-knob mutation (``space.neighbors``) or by ``crossover`` of
+two parents chosen by tournament on the cost model's score; the fittest by score survive. The
+``k`` best-scored Configs never seen before are proposed, except a share ``epsilon`` of random
+fresh ones (exploration: the model is wrong where it has seen nothing). Until the model has
+learnt something (``score`` returns None), proposals are random.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .base import Score, SearchState
+
+
+class EvolutionaryStrategy:
+    def __init__(
+        self,
+        space: Any,
+        rng: np.random.Generator,
+        score: Score | None = None,
+        population: int = 128,
+        generations: int = 4,
+        epsilon: float = 0.2,
+        crossover_prob: float = 0.3,
+        elite: int = 16,
+    ) -> None:
+        if not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon is a share of random proposals in [0, 1], got {epsilon}")
+        if population < 2 or generations < 0:
+            raise ValueError(f"population must be >= 2 and generations >= 0, got {population}, {generations}")
+        self._state = SearchState(space, rng)
+        self.space = space
+        self.rng = rng
+        self.score = score
+        self.population = population
+        self.generations = generations
+        self.epsilon = epsilon
+        self.crossover_prob = crossover_prob
+        self.elite = elite
+
+    def observe(self, configs: Sequence[Any], results: Sequence[Any]) -> None:
+        self._state.observe(configs, results)
+
+    def propose(self, k: int) -> list[Any]:
+        n_random = int(round(self.epsilon * k))
+        if self.epsilon > 0 and k > 1:
+            n_random = max(n_random, 1)  # keep exploring even in small batches: round(4 * 0.1) == 0
+        guided = self._guided(k - n_random) if self.score is not None else []
+        self._state.mark(guided)
+        out = guided + self._state.fresh_random(k - len(guided))
+        self._state.mark(out[len(guided):])
+        return out
+
+    def _scores(self, configs: list[Any]) -> np.ndarray | None:
+        s = self.score(configs) if configs else np.zeros(0)  # type: ignore[misc]
+        if s is None:
+            return None
+        s = np.asarray(s, dtype=np.float64)
+        return np.where(np.isfinite(s), s, -np.inf)
+
+    def _guided(self, k: int) -> list[Any]:
+        if k <= 0:
+            return []
+        # stored trials of an older space may not fit this one: only valid parents breed
+        parents = [c for c in self._state.best(self.elite) if self.space.is_valid(c)]
+        parents += self.space.sample(max(self.population - len(parents), 0), self.rng)
+        pop = _unique(parents)
+        scores = self._scores(pop)
+        if scores is None:
+            return []
+        for _ in range(self.generations):
+            children = _unique([self._child(pop, scores) for _ in range(self.population)])
+            children = [c for c in children if self.space.is_valid(c)]
+            merged = _unique(pop + children)
+            merged_scores = self._scores(merged)
+            assert merged_scores is not None
+            order = np.argsort(-merged_scores, kind="stable")[: self.population]
+            pop, scores = [merged[i] for i in order], merged_scores[order]
+        ranked = [pop[i] for i in np.argsort(-scores, kind="stable")]
+        return [c for c in ranked if c.to_json() not in self._state.seen][:k]
+
+    def _pick(self, pop: list[Any], scores: np.ndarray) -> Any:
+        i, j = self.rng.integers(len(pop), size=2)
+        return pop[i] if scores[i] >= scores[j] else pop[j]
+
+    def _child(self, pop: list[Any], scores: np.ndarray) -> Any:
+        a = self._pick(pop, scores)
+        if self.rng.random() < self.crossover_prob:
+            return self.space.crossover(a, self._pick(pop, scores), self.rng)
+        near = self.space.neighbors(a, self.rng, k=4)
+        return near[int(self.rng.integers(len(near)))] if near else a
+
+
+def _unique(configs: list[Any]) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for c in configs:
+        seen.setdefault(c.to_json(), c)
+    return list(seen.values())

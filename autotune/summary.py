@@ -1,0 +1,100 @@
+"""The numbers a person reads after a run: best time, GFLOP/s, % of peak, speed-ups, the Config."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .baselines import numpy_equivalent, time_numpy
+from .store import Store
+from .tuner import TuneResult
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    op: str
+    workload_key: str
+    target: str
+    trials: int
+    resumed_trials: int
+    failed_trials: int
+    stop_reason: str
+    elapsed_secs: float
+    best_secs: float | None
+    gflops: float | None
+    peak_percent: float | None
+    default_secs: float | None
+    speedup_vs_default: float | None
+    numpy_expr: str | None
+    numpy_secs: float | None
+    speedup_vs_numpy: float | None
+    config: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def short_config(config: dict[str, Any] | None, width: int = 0) -> str:
+    """``C.tile.i0=1x4x2x4 C.unroll=64 C.vectorize=on``: a Config in one line."""
+    if not config:
+        return "-"
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "on" if v else "off"
+        if isinstance(v, (list, tuple)):
+            return "x".join(str(x) for x in v)
+        return str(v)
+
+    text = " ".join(f"{k}={fmt(v)}" for k, v in config.items())
+    return text if not width or len(text) <= width else text[: width - 1] + "…"
+
+
+def peak_gflops(target: Any, dtype: str) -> float | None:
+    """The target's calibrated peak for ``dtype`` where it knows one (``targets calibrate``)."""
+    peak = getattr(target, "peak_gflops", None)
+    if callable(peak):
+        try:
+            peak = peak(dtype)
+        except (KeyError, ValueError):
+            return None
+    return float(peak) if isinstance(peak, (int, float)) and peak > 0 else None
+
+
+def summarize(prepared: Any, result: TuneResult, store: Store, target: Any, with_numpy: bool = True) -> TaskSummary:
+    """Put one task's result beside its peers: the untuned default schedule and numpy."""
+    op = prepared.op
+    flops = op.flops()
+    best = result.best_secs if math.isfinite(result.best_secs) else None
+    gflops = flops / best / 1e9 if best else None
+    dtype = op.output_tensors[0].dtype
+    peak = peak_gflops(target, dtype)
+    default_json = prepared.space.default().to_json()
+    default = [t.result.cost for t in store.trials(prepared.task) if t.config == default_json]
+    default_secs = min(default) if default and math.isfinite(min(default)) else None
+    numpy_expr = numpy_secs = None
+    if with_numpy:
+        found = numpy_equivalent(op.name, prepared.inputs, prepared.expected, prepared.check.rtol, prepared.check.atol)
+        if found:
+            numpy_expr, fn = found
+            numpy_secs = time_numpy(fn, prepared.inputs)
+    return TaskSummary(
+        op=op.name,
+        workload_key=prepared.task.workload_key,
+        target=target.name,
+        trials=result.trials,
+        resumed_trials=result.resumed_trials,
+        failed_trials=result.failed_trials,
+        stop_reason=result.stop_reason,
+        elapsed_secs=result.elapsed_secs,
+        best_secs=best,
+        gflops=gflops,
+        peak_percent=100.0 * gflops / peak if gflops and peak else None,
+        default_secs=default_secs,
+        speedup_vs_default=default_secs / best if default_secs and best else None,
+        numpy_expr=numpy_expr,
+        numpy_secs=numpy_secs,
+        speedup_vs_numpy=numpy_secs / best if numpy_secs and best else None,
+        config=dict(result.best_config) if result.best_config is not None else None,
+    )

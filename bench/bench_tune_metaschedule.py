@@ -1,0 +1,87 @@
+"""opforge against TVM MetaSchedule (``tune_tir``, its default XGBoost model), same trial budgets.
+
+For each workload and budget, both tuners start from nothing on this CPU; the table gives each
+one's best GFLOP/s (its best kernel re-measured here by opforge's runner for both, so the clock
+is the same) and its tuning wall time, and the ratios (goals: opforge's GFLOP/s >= MetaSchedule's,
+opforge's wall time <= MetaSchedule's). MetaSchedule's first import of its tensor intrinsics
+(30-45 s) is paid before its clock starts.
+
+Run: ``python bench/bench_tune_metaschedule.py [--budgets 64,256] [--workloads matmul,conv2d,dense] [--small]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_tune_common import gflops, tune_in_memory, workload  # noqa: E402
+
+
+def metaschedule_best_secs(op: object, target: object, trials: int, seed: int) -> tuple[float, float]:
+    """(best seconds of MetaSchedule's chosen kernel re-measured by opforge's runner, tuning wall secs)."""
+    import tvm
+    from tvm.s_tir import meta_schedule as ms
+
+    from autotune.measure.check import arg_specs, make_check
+    from autotune.measure.result import BuildResult
+    from autotune.measure.runner import Runner
+    from dsl.lower import lower
+    import numpy as np
+
+    func = lower(op)
+    mod = tvm.IRModule({"main": func})
+    tvm_target = target.tvm_target()  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as work:
+        start = time.monotonic()
+        database = ms.tune_tir(mod, tvm_target, work, max_trials_global=trials, num_trials_per_iter=min(64, trials), seed=seed)
+        wall = time.monotonic() - start
+        sch = ms.tir_integration.compile_tir(database, mod, tvm_target)
+        if sch is None:
+            return float("inf"), wall
+        lib_path = os.path.join(work, "best.so")
+        tvm.compile(sch.mod, target=tvm_target).export_library(lib_path)
+        check = make_check(op, np.random.default_rng(seed), work)
+        with Runner(env={"TVM_NUM_THREADS": str(target.cores)}) as runner:  # type: ignore[attr-defined]
+            (res,) = runner.run([BuildResult(artifact=lib_path)], arg_specs(op), check)
+        return res.median_secs, wall
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workloads", default="matmul,conv2d,dense")
+    p.add_argument("--budgets", default="64,256")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--small", action="store_true")
+    a = p.parse_args()
+    import tvm.s_tir.tensor_intrin  # noqa: F401  (paid once, before any clock starts)
+    from autotune.session import TuningSession, TuneOptions
+    from targets import get_target
+
+    target = get_target("cpu")
+    for name in a.workloads.split(","):
+        op = workload(name, a.small)
+        for trials in (int(b) for b in a.budgets.split(",")):
+            start = time.monotonic()
+            mine = tune_in_memory(op, target, "evolutionary", trials, a.seed)
+            my_wall = time.monotonic() - start
+            with TuningSession(target, TuneOptions(seed=a.seed)) as session:
+                prepared = session.prepare(op)
+                my_secs = session.measure(prepared, mine.best_config).median_secs if mine.best_config is not None else float("inf")
+            ms_secs, ms_wall = metaschedule_best_secs(op, target, trials, a.seed)
+            row = {
+                "workload": name, "trials": trials,
+                "opforge_gflops": gflops(op, my_secs), "metaschedule_gflops": gflops(op, ms_secs),
+                "opforge_wall_secs": my_wall, "metaschedule_wall_secs": ms_wall,
+            }
+            row["gflops_ratio"] = row["opforge_gflops"] / row["metaschedule_gflops"] if row["metaschedule_gflops"] else None
+            row["wall_ratio"] = my_wall / ms_wall if ms_wall else None
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""space_for / apply: the public entry points, dispatching on the target's kind to a rule set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import cpu, gpu
+from .config import Config
+from .errors import ScheduleError
+from .space import Space
+from .structure import Program, analyze
+
+_RULES = {"cpu": cpu, "cuda": gpu}
+
+
+def program_of(op_or_primfunc: Any) -> Program:
+    """The analysed PrimFunc of a bound ``dsl.Op`` (lowered first, iterators named as in the DSL)
+    or of a ``tvm.tirx.PrimFunc`` given directly."""
+    from dsl.op import Op
+
+    if isinstance(op_or_primfunc, Op):
+        from dsl.lower import lower
+
+        op = op_or_primfunc
+        names = {st.name: [ax.name for ax in st.domain] for st in op.stages}
+        return analyze(lower(op), names)
+    import tvm
+
+    if isinstance(op_or_primfunc, tvm.tirx.PrimFunc):
+        return analyze(op_or_primfunc)
+    if isinstance(op_or_primfunc, tvm.IRModule) and "main" in [gv.name_hint for gv in op_or_primfunc.functions]:
+        return analyze(op_or_primfunc["main"])
+    raise ScheduleError(f"expected a bound dsl.Op or a tvm.tirx.PrimFunc, got {type(op_or_primfunc).__name__}")
+
+
+def rules_for(target: Any) -> Any:
+    """The rule-set module for ``target``: cuda targets get the GPU rules, every other kind the CPU ones."""
+    return _RULES.get(target.kind, cpu)
+
+
+def space_for(op_or_primfunc: Any, target: Any) -> Space:
+    """The schedule space of an op (or PrimFunc) on ``target``, derived from its block structure."""
+    prog = program_of(op_or_primfunc)
+    return Space(tuple(rules_for(target).knobs(prog, target)))
+
+
+def apply(op_or_primfunc: Any, config: Config, target: Any) -> Any:
+    """The ``tvm.s_tir.Schedule`` that ``config`` describes; the same inputs give the same schedule."""
+    return apply_with_trace(op_or_primfunc, config, target)[0]
+
+
+def apply_with_trace(op_or_primfunc: Any, config: Config, target: Any) -> tuple[Any, str]:
+    """The schedule and its TVM trace as JSON text (``tvm.ir.save_json``), for storage and replay.
+
+    Raises ScheduleError for a config outside the space (naming knob, value and the valid ones).
+    """
+    import tvm
+    from tvm import s_tir
+
+    prog = program_of(op_or_primfunc)
+    rules = rules_for(target)
+    space = Space(tuple(rules.knobs(prog, target)))
+    space.check(config)
+    sch = s_tir.Schedule(prog.func, seed=1)
+    try:
+        rules.apply(sch, prog, config, target)
+    except s_tir.schedule.ScheduleError as e:
+        first = str(e).strip().splitlines()[-1]
+        raise ScheduleError(f"the {target.kind} rules could not apply config {config.to_json()}: {first}") from None
+    return sch, tvm.ir.save_json(sch.trace.as_json())
+
+
+def show_scheduled(op: Any, config: Config, target: Any) -> str:
+    """The scheduled TIR of ``op`` under ``config``, as TVMScript text (``opforge show --config``)."""
+    return str(apply(op, config, target).mod["main"].script())

@@ -1,0 +1,195 @@
+"""Knob and Space: named finite domains, and everything the search asks of them.
+
+Knobs are independent of each other: every combination of in-domain values is a valid
+config. That keeps ``is_valid``, sampling, mutation and crossover exact and cheap; a rule that
+would need a constraint between two knobs chooses a meaning that is legal for every value
+instead (see the rule sets' docstrings).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .config import Config, Value, normalize_value
+from .errors import ScheduleError
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One decision of a schedule: ``Knob("C.unroll", (0, 16, 64, 512))``.
+
+    ``doc`` says what the knob does (``opforge space`` prints it); ``default`` is the value of
+    an untuned schedule (the first choice when not given).
+    """
+
+    name: str
+    choices: tuple[Value, ...]
+    doc: str = ""
+    default: Value | None = None
+
+    def __post_init__(self) -> None:
+        choices = tuple(normalize_value(self.name, c) for c in self.choices)
+        if not choices:
+            raise ScheduleError(f"knob {self.name} has an empty domain")
+        if len(set(choices)) != len(choices):
+            raise ScheduleError(f"knob {self.name} repeats a choice in {choices!r}")
+        object.__setattr__(self, "choices", choices)
+        if self.default is not None:
+            d = normalize_value(self.name, self.default)
+            if d not in choices:
+                raise ScheduleError(f"knob {self.name}: default {d!r} is not one of its choices {_preview(choices)}")
+            object.__setattr__(self, "default", d)
+
+    @property
+    def initial(self) -> Value:
+        return self.choices[0] if self.default is None else self.default
+
+    def describe_domain(self, limit: int = 8) -> str:
+        return _preview(self.choices, limit)
+
+
+def _fmt(v: Value) -> str:
+    if isinstance(v, tuple):
+        return "(" + ",".join(str(x) for x in v) + ")"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _preview(choices: Sequence[Value], limit: int = 8) -> str:
+    if len(choices) <= limit:
+        return "{" + ", ".join(_fmt(c) for c in choices) + "}"
+    head = ", ".join(_fmt(c) for c in choices[: limit - 2])
+    return "{" + f"{head}, ..., {_fmt(choices[-1])}" + "} " + f"({len(choices)} choices)"
+
+
+@dataclass(frozen=True)
+class Space:
+    """The schedules of one program for one target: a tuple of independent knobs."""
+
+    knobs: tuple[Knob, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "knobs", tuple(self.knobs))
+        names = [k.name for k in self.knobs]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ScheduleError(f"space repeats knob names {dup}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.knobs)
+
+    def knob(self, name: str) -> Knob:
+        for k in self.knobs:
+            if k.name == name:
+                return k
+        raise ScheduleError(f"unknown knob {name!r}; this space's knobs are {list(self.names)}")
+
+    @property
+    def size(self) -> int:
+        """Product of the domain sizes (an exact int, possibly huge)."""
+        return math.prod(len(k.choices) for k in self.knobs)
+
+    # validity -----------------------------------------------------------------
+    def check(self, cfg: Config) -> None:
+        """Raise ScheduleError naming the first knob whose value is missing, unknown or out of domain."""
+        known = set(self.names)
+        extra = sorted(set(cfg) - known)
+        if extra:
+            raise ScheduleError(f"config sets unknown knob {extra[0]!r} (value {cfg[extra[0]]!r}); this space's knobs are {sorted(known)}")
+        for k in self.knobs:
+            if k.name not in cfg:
+                raise ScheduleError(f"config has no value for knob {k.name}; valid values are {k.describe_domain()}")
+            v = cfg[k.name]
+            # True == 1 in Python: a bool must not pass for an int knob (or the reverse)
+            if not any(c == v and type(c) is type(v) for c in k.choices):
+                hint = _hint(k, v)
+                raise ScheduleError(f"knob {k.name}: value {_fmt(v)} is not valid; valid values are {k.describe_domain()}{hint}")
+
+    def is_valid(self, cfg: Config) -> bool:
+        try:
+            self.check(cfg)
+        except ScheduleError:
+            return False
+        return True
+
+    # search -------------------------------------------------------------------
+    def default(self) -> Config:
+        """The untuned starting point the rule set chose for each knob."""
+        return Config.of({k.name: k.initial for k in self.knobs})
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Config]:
+        """``n`` configs drawn uniformly per knob; distinct while the space has that many."""
+        out: list[Config] = []
+        seen: set[Config] = set()
+        distinct = min(n, self.size)
+        attempts = 0
+        while len(out) < n:
+            cfg = Config.of({k.name: k.choices[int(rng.integers(len(k.choices)))] for k in self.knobs})
+            attempts += 1
+            if cfg in seen and len(seen) < distinct and attempts < 50 * n:
+                continue
+            seen.add(cfg)
+            out.append(cfg)
+        return out
+
+    def neighbors(self, cfg: Config, rng: np.random.Generator, k: int = 8) -> list[Config]:
+        """Up to ``k`` distinct configs that differ from ``cfg`` in exactly one knob."""
+        self.check(cfg)
+        mutable = [kn for kn in self.knobs if len(kn.choices) > 1]
+        total = sum(len(kn.choices) - 1 for kn in mutable)
+        out: list[Config] = []
+        seen: set[Config] = {cfg}
+        attempts = 0
+        while mutable and len(out) < min(k, total) and attempts < 50 * k:
+            attempts += 1
+            kn = mutable[int(rng.integers(len(mutable)))]
+            current = kn.choices.index(cfg[kn.name])
+            pick = int(rng.integers(len(kn.choices) - 1))
+            value = kn.choices[pick + (pick >= current)]
+            new = cfg.replace(**{kn.name: value})
+            if new not in seen:
+                seen.add(new)
+                out.append(new)
+        return out
+
+    def crossover(self, a: Config, b: Config, rng: np.random.Generator) -> Config:
+        """Each knob's value taken from ``a`` or ``b`` with equal chance (valid, as knobs are independent)."""
+        self.check(a)
+        self.check(b)
+        take = rng.integers(2, size=len(self.knobs))
+        return Config.of({kn.name: (a if t == 0 else b)[kn.name] for kn, t in zip(self.knobs, take)})
+
+    def encode(self, cfg: Config) -> np.ndarray:
+        """A fixed-length float vector: log2 of sizes, 0/1 for flags, the choice index for names."""
+        self.check(cfg)
+        feats: list[float] = []
+        for kn in self.knobs:
+            v = cfg[kn.name]
+            if isinstance(v, bool):
+                feats.append(float(v))
+            elif isinstance(v, int):
+                feats.append(math.log2(1 + max(v, 0)))
+            elif isinstance(v, tuple):
+                feats.extend(math.log2(max(x, 1)) for x in v)
+            else:
+                feats.append(float(kn.choices.index(v)))
+        return np.asarray(feats, dtype=np.float64)
+
+    def describe(self) -> list[tuple[str, str, int, str]]:
+        """(name, domain preview, domain size, doc) per knob, for ``opforge space``."""
+        return [(k.name, k.describe_domain(), len(k.choices), k.doc) for k in self.knobs]
+
+
+def _hint(k: Knob, v: Value) -> str:
+    if isinstance(v, tuple) and k.choices and isinstance(k.choices[0], tuple):
+        width = len(k.choices[0])
+        if len(v) != width:
+            return f"; a value is {width} tile factors, outermost first"
+        return "; tile factors are (outer, ...inner) with outer = ceil(extent / product of the inner ones)"
+    return ""

@@ -1,0 +1,54 @@
+"""Program features of scheduled candidates, and the cross-workload warm start they allow."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autotune.cost_model import XGBCostModel
+from autotune.features import PROGRAM_FEATURE_LENGTH, ConfigFeatures, ProgramFeatures
+from autotune.measure.result import MeasureResult
+from autotune.session import TuneOptions, TuningSession
+from autotune.store import MemoryStore, Task
+from dsl.lower import lower
+from schedules import space_for
+from schedules.config import Config
+
+
+def test_program_features_are_fixed_length_and_differ_between_schedules(matmul_32, cpu1, rng):
+    func = lower(matmul_32)
+    space = space_for(func, cpu1)
+    configs = space.sample(6, rng)
+    x = ProgramFeatures(func, cpu1)(configs)
+    assert x.shape == (6, PROGRAM_FEATURE_LENGTH) and np.isfinite(x).all()
+    assert len({row.tobytes() for row in x}) > 1
+
+
+def test_a_config_that_does_not_apply_gets_a_missing_row(matmul_32, cpu1):
+    func = lower(matmul_32)
+    space = space_for(func, cpu1)
+    bad = Config.of({"no.such.knob": 1})
+    x = ProgramFeatures(func, cpu1)([space.default(), bad])
+    assert np.isfinite(x[0]).all() and np.isnan(x[1]).all()
+
+
+def test_config_features_use_the_space_encoding(matmul_32, cpu1):
+    space = space_for(lower(matmul_32), cpu1)
+    assert np.array_equal(ConfigFeatures(space)([space.default()])[0], space.encode(space.default()))
+
+
+def test_cost_model_warm_starts_from_another_workload_on_the_same_target(cpu1, rng):
+    from dsl.library import matmul
+
+    other, this = matmul().bind(M=16, N=16, K=16), matmul().bind(M=32, N=16, K=16)
+    store = MemoryStore()
+    other_task = Task.of(other, cpu1)
+    store.begin(other_task)
+    other_space = space_for(lower(other), cpu1)
+    for i, cfg in enumerate(other_space.sample(12, rng)):
+        store.add_trial(other_task, cfg.to_json(), MeasureResult(run_secs=(1e-6 * (i + 1),)))
+    with TuningSession(cpu1, TuneOptions(trials=0, build_workers=1)) as session:
+        prepared = session.prepare(this)
+        model = XGBCostModel()
+        tuner = session.tuner(prepared, store, cost_model=model)
+        assert tuner.resume() == 0  # nothing of this workload is stored ...
+        assert model.trained  # ... yet the model learnt from the other one

@@ -1,0 +1,204 @@
+"""Strategies, cost model and tuner on recorded timings: fast, deterministic, no hardware."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+
+import numpy as np
+import pytest
+
+from autotune.budget import Budget
+from autotune.cost_model import XGBCostModel, make_cost_model, relative_throughput
+from autotune.features import ConfigFeatures
+from autotune.store import MemoryStore, Task
+from autotune.strategies import STRATEGIES, make_strategy
+from autotune.strategies.grid import MAX_GRID
+from autotune.tuner import Tuner, model_score
+from fakes import ReplayBuilder, ReplayRunner, load_landscape
+from schedules.config import Config
+from schedules.space import Knob, Space
+from targets import Target
+
+TARGET = Target(name="cpu", kind="cpu", tvm={"kind": "llvm", "num-cores": 1}, cores=1, hardware={"test": 1})
+
+
+def make_tuner(strategy="evolutionary", seed=0, store=None, cost_model="xgb", runner=None, batch_size=8, **options):
+    space, trials = load_landscape()
+    model = make_cost_model(cost_model, seed) if cost_model else None
+    features = ConfigFeatures(space)
+    score = model_score(model, features) if model else None
+    strat = make_strategy(strategy, space, np.random.default_rng(seed), score, **options)
+    task = Task("synthetic-key", "synthetic text", "synthetic", TARGET)
+    runner = runner or ReplayRunner(trials)
+    builder = ReplayBuilder(trials)
+    tuner = Tuner(task, None, space, strat, builder, runner, model, store or MemoryStore(), features, args=(), batch_size=batch_size)
+    return tuner, builder, runner
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_strategy_never_proposes_a_config_twice(name):
+    space, _ = load_landscape()
+    rng = np.random.default_rng(0)
+    strat = make_strategy(name, space, rng, score=lambda cs: -np.arange(len(cs), dtype=float))
+    seen = []
+    for _ in range(12):
+        batch = strat.propose(8)
+        assert len(batch) == 8 and all(space.is_valid(c) for c in batch)
+        strat.observe(batch, [1.0] * len(batch))
+        seen += [c.to_json() for c in batch]
+    assert len(seen) == len(set(seen))
+
+
+def test_grid_covers_a_small_space_once_then_stops():
+    space = Space((Knob("a", (1, 2, 3)), Knob("b", (True, False))))
+    strat = make_strategy("grid", space, np.random.default_rng(0))
+    first = strat.propose(4)
+    rest = strat.propose(10)
+    assert len(first) == 4 and len(rest) == 2
+    assert {c.to_json() for c in first + rest} == {Config.of({"a": a, "b": b}).to_json() for a in (1, 2, 3) for b in (True, False)}
+    assert strat.propose(3) == []
+
+
+def test_grid_refuses_a_huge_space():
+    space = Space(tuple(Knob(f"k{i}", tuple(range(10))) for i in range(6)))
+    assert space.size > MAX_GRID
+    with pytest.raises(ValueError, match="use the 'evolutionary' or 'random' strategy"):
+        make_strategy("grid", space, np.random.default_rng(0))
+
+
+def test_unknown_strategy_names_the_known_ones():
+    with pytest.raises(ValueError, match=r"expected one of \['evolutionary', 'grid', 'random'\]"):
+        make_strategy("annealing", Space((Knob("a", (1,)),)), np.random.default_rng(0))
+
+
+def test_evolutionary_keeps_a_share_of_random_exploration():
+    space, _ = load_landscape()
+    calls = []
+
+    def score(cs):
+        calls.append(len(cs))
+        return np.array([-float(c["tile_i"]) for c in cs])  # the model loves tile_i == 1
+
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.25)
+    batch = strat.propose(8)
+    assert calls, "the model was consulted"
+    assert sum(c["tile_i"] == 1 for c in batch) >= 6 and len(batch) == 8
+
+
+def test_xgb_ranks_unseen_configs_of_the_landscape():
+    space, trials = load_landscape()
+    rng = np.random.default_rng(0)
+    configs = [c for c in space.sample(400, rng) if trials[c.to_json()]["status"] == "ok"]
+    configs = list({c.to_json(): c for c in configs}.values())
+    secs = [statistics.median(trials[c.to_json()]["run_secs"]) for c in configs]
+    feats = ConfigFeatures(space)
+    model = XGBCostModel(seed=0)
+    model.update("w", feats(configs[:120]), secs[:120])
+    pred = model.predict(feats(configs[120:]))
+    rank_corr = np.corrcoef(np.argsort(np.argsort(pred)), np.argsort(np.argsort(-np.asarray(secs[120:]))))[0, 1]
+    assert rank_corr > 0.7
+
+
+def test_xgb_model_round_trips_through_xgboost_json(tmp_path):
+    space, trials = load_landscape()
+    configs = [c for c in space.sample(60, np.random.default_rng(1))]
+    secs = [statistics.median(trials[c.to_json()]["run_secs"]) if trials[c.to_json()]["status"] == "ok" else math.inf for c in configs]
+    x = ConfigFeatures(space)(configs)
+    model = XGBCostModel(seed=3)
+    model.update("w", x, secs)
+    path = tmp_path / "model.json"
+    model.save(path)
+    json.loads(path.read_text())  # XGBoost's own JSON, not a pickle
+    again = XGBCostModel.load(path)
+    assert np.allclose(again.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match=r"\.json or \.ubj"):
+        model.save(tmp_path / "model.pkl")
+
+
+def test_untrained_model_predicts_nothing_until_enough_successes():
+    model = XGBCostModel(min_samples=8)
+    model.update("w", np.ones((3, 2)), [1.0, 2.0, math.inf])
+    assert not model.trained and list(model.predict(np.ones((2, 2)))) == [0.0, 0.0]
+
+
+def test_relative_throughput_gives_failures_zero():
+    assert list(relative_throughput([2.0, 1.0, math.inf, 4.0])) == [0.5, 1.0, 0.0, 0.25]
+
+
+@pytest.mark.parametrize(
+    "budget, trials, elapsed, best, since, expected",
+    [
+        (Budget(10), 10, 0, 1.0, 0, "trial budget of 10 reached"),
+        (Budget(10, timeout_secs=5), 1, 6, 1.0, 0, "time budget of 5 s reached"),
+        (Budget(10, goal_secs=0.002), 1, 0, 0.0015, 0, "goal of 2 ms reached"),
+        (Budget(10, early_stop=4), 5, 0, 1.0, 4, "no improvement in 4 trials"),
+        (Budget(10, goal_secs=0.002, early_stop=4), 3, 0, math.inf, 1, None),
+    ],
+)
+def test_budget_stop_reasons(budget, trials, elapsed, best, since, expected):
+    assert budget.stop_reason(trials, elapsed, best, since) == expected
+
+
+def test_tuner_stores_every_trial_and_measures_none_twice():
+    store = MemoryStore()
+    tuner, builder, runner = make_tuner(store=store)
+    result = tuner.tune(Budget(40))
+    assert result.trials == 40 and len(store.trials(tuner.task)) == 40
+    assert max(builder.built.values()) == 1
+    assert result.failed_trials == sum(not t.result.ok for t in store.trials(tuner.task))
+    assert result.best_secs == min(t.result.cost for t in store.trials(tuner.task))
+    assert result.stop_reason == "trial budget of 40 reached"
+
+
+def test_resumed_run_measures_nothing_stored_and_warms_the_model():
+    store = MemoryStore()
+    first, _, _ = make_tuner(store=store, seed=1)
+    first.tune(Budget(24))
+    second, builder, _ = make_tuner(store=store, seed=1)
+    assert second.resume() == 24 and second.cost_model.trained
+    result = second.tune(Budget(16))
+    stored = [t.config for t in store.trials(second.task)]
+    assert len(stored) == 40 and len(set(stored)) == 40
+    assert result.resumed_trials == 24 and result.trials == 16
+
+
+def test_ctrl_c_keeps_every_measured_trial():
+    store = MemoryStore()
+    space, trials = load_landscape()
+    tuner, _, runner = make_tuner(store=store, runner=ReplayRunner(trials, interrupt_after=20))
+    result = tuner.tune(Budget(64))
+    assert result.stop_reason == "interrupted"
+    stored = store.trials(tuner.task)
+    assert len(stored) == result.trials
+    assert sum(t.result.status != "build_error" for t in stored) == sum(runner.measured.values()) == 20
+
+
+def test_goal_stops_the_run_early():
+    tuner, _, runner = make_tuner()
+    goal = 1.5 * runner.best_secs()
+    result = tuner.tune(Budget(400, goal_secs=goal))
+    assert result.stop_reason.startswith("goal of") and result.best_secs <= goal and result.trials < 400
+
+
+def test_model_guided_search_beats_random_on_the_landscape():
+    """Median over 3 seeds of the best after 48 trials: guided at least as good, and better on average."""
+    guided, rand = [], []
+    for seed in range(3):
+        g, _, _ = make_tuner("evolutionary", seed=seed)
+        r, _, _ = make_tuner("random", seed=seed, cost_model=None)
+        guided.append(g.tune(Budget(48)).best_secs)
+        rand.append(r.tune(Budget(48)).best_secs)
+    optimum = ReplayRunner(load_landscape()[1]).best_secs()
+    assert statistics.median(guided) <= 1.05 * optimum < statistics.median(rand)
+    assert sum(guided) < sum(rand)
+
+
+def test_evolutionary_ignores_stored_configs_the_space_no_longer_has():
+    space, _ = load_landscape()
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score=lambda cs: np.zeros(len(cs)))
+    stale = Config.of({"tile_i": 3, "tile_j": 1, "unroll": 0, "vectorize": False, "order": "ij"})  # 3 is not a choice
+    strat.observe([stale], [1e-6])
+    batch = strat.propose(8)
+    assert len(batch) == 8 and all(space.is_valid(c) for c in batch)

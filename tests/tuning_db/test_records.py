@@ -1,0 +1,77 @@
+"""Domain values and their rows: one tested conversion each way."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import pytest
+
+from tuning_db import Record, TargetInfo, TuningDB, Workload
+
+from db_samples import record, target, workload
+
+
+@pytest.mark.parametrize("status", ["ok", "build_error", "run_error", "timeout", "wrong_result"])
+def test_record_from_row_inverts_to_row(status: str) -> None:
+    rec = record(workload(), target(), 3, status=status)
+    assert Record.from_row(rec.to_row()) == rec
+
+
+def test_record_with_nones_and_infinite_error_round_trips() -> None:
+    rec = record(workload(), target(), 1, trace=None, team=None, max_abs_error=math.inf, rel_l2_error=None)
+    assert Record.from_row(rec.to_row()) == rec
+
+
+def test_workload_and_target_round_trip_through_rows() -> None:
+    w, t = workload(2), target()
+    assert Workload.from_row(w.to_row()) == w
+    assert TargetInfo.from_row(t.to_row()) == t
+
+
+def test_record_round_trips_through_each_engine(db_url: str) -> None:
+    w, t = workload(), target()
+    recs = [record(w, t, i, run_secs=(0.1 + i / 3, 1 / 7)) for i in range(3)] + [record(w, t, 9, status="timeout")]
+    db = TuningDB(db_url)
+    try:
+        db.add_workload(w)
+        db.add_target(t)
+        db.add_records(recs)
+        assert db.records_for(w.key) == recs
+        assert db.workloads() == [w]
+        assert db.targets() == [t]
+    finally:
+        db.close()
+
+
+def test_median_secs_is_the_median_and_infinite_without_runs() -> None:
+    w, t = workload(), target()
+    assert record(w, t, 0, run_secs=(3.0, 1.0, 2.0, 10.0)).median_secs == 2.5
+    assert record(w, t, 0, status="build_error").median_secs == math.inf
+
+
+def test_uid_names_the_trial_not_its_result() -> None:
+    w, t = workload(), target()
+    a = record(w, t, 0, run_secs=(1.0,))
+    assert record(w, t, 0, run_secs=(2.0,)).uid == a.uid
+    assert record(w, t, 1, run_secs=(1.0,)).uid != a.uid
+    assert record(w, t, 0, run_secs=(1.0,), host="other").uid != a.uid
+
+
+def test_unknown_status_names_the_accepted_ones() -> None:
+    with pytest.raises(ValueError, match="expected one of .*'ok'"):
+        record(workload(), target(), 0, status="fast")
+
+
+def test_naive_created_at_is_rejected() -> None:
+    with pytest.raises(ValueError, match="no time zone"):
+        record(workload(), target(), 0, created_at=datetime(2025, 1, 1))
+
+
+def test_target_info_of_a_real_target() -> None:
+    from targets import get_target
+
+    cpu = get_target("cpu")
+    info = TargetInfo.of(cpu)
+    assert (info.name, info.canonical, info.fingerprint) == ("cpu", cpu.canonical(), cpu.fingerprint())
+    assert TargetInfo.from_row(info.to_row()) == info
