@@ -38,8 +38,8 @@ MATMUL_1024 = {
 }
 
 #: dense + bias + relu: the same matmul tiling; write_at 2 fuses the epilogue into the tile
-DENSE_SHAPE = dict(M=512, N=1024, K=512)
-DENSE_TILES = {"C.tile.i": [8, 16, 1, 4], "C.tile.j": [8, 1, 4, 32], "C.tile.k": [64, 8]}
+DENSE_SHAPE = dict(M=1024, N=1024, K=128)
+DENSE_TILES = {"C.tile.i": [16, 16, 1, 4], "C.tile.j": [8, 1, 4, 32], "C.tile.k": [16, 8]}
 
 
 def _config(space, overrides):  # noqa: ANN001, ANN202

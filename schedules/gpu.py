@@ -107,7 +107,7 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
                     doc=f"threadIdx factor per spatial loop ({', '.join(b.iters[i].name for i in spatial)}); their product is the block size"))
     for pos, it in enumerate(b.iters):
         if it.kind == "S":
-            choices = tuple(sorted({(a, c) for a in powers_of_two(MAX_REGISTER_TILE) for c in powers_of_two(MAX_REGISTER_TILE) if a * c <= max(it.extent, 1) or (a, c) == (1, 1)}))
+            choices: tuple[tuple[int, ...], ...] = tuple(sorted({(a, c) for a in powers_of_two(MAX_REGISTER_TILE) for c in powers_of_two(MAX_REGISTER_TILE) if a * c <= max(it.extent, 1) or (a, c) == (1, 1)}))
             default = (1, 4) if (1, 4) in choices and pos in spatial[-2:] else (1, 1)
             out.append(Knob(f"{b.name}.tile.{it.name}", choices, default=default,
                             doc="register tile of this spatial loop at levels 4 and 5 (blockIdx level = ceil(extent / (threads * both)))"))
@@ -220,15 +220,17 @@ def _spread_inner(sch: Any, b: BlockInfo, blk: Any, threads: int) -> None:
 def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str | None) -> None:
     blk = sch.get_sblock(b.name)
     threads = cfg.ints(f"{b.name}.threads")
-    splits, kinds = [], []
+    splits: list[tuple[int, ...]] = []
+    kinds: list[str] = []
     t_iter = iter(threads)
     for it in b.iters:
         kinds.append(it.kind)
         if it.kind == "S":
+            t = next(t_iter)
             a, c = cfg.ints(f"{b.name}.tile.{it.name}")
-            splits.append((None, 1, next(t_iter), a, c))
+            splits.append((math.ceil(it.extent / (t * a * c)), 1, t, a, c))  # blockIdx, vthread, threadIdx, registers
         else:
-            splits.append(tuple(cfg.ints(f"{b.name}.tile.{it.name}")))
+            splits.append(cfg.ints(f"{b.name}.tile.{it.name}"))
     s0, s1, s2, r0, r1, s3, r2, s4 = prim.tile(sch, blk, splits, kinds, STRUCTURE)
     bx = sch.fuse(*s0) if len(s0) > 1 else s0[0]
     sch.bind(bx, "blockIdx.x")

@@ -52,7 +52,8 @@ class Knob:
         return _preview(self.choices, limit)
 
 
-def _fmt(v: Value) -> str:
+def format_value(v: Value) -> str:
+    """A value as a person reads it: ``(8,16,2,4)``, ``true``, ``'inline'``, ``64``."""
     if isinstance(v, tuple):
         return "(" + ",".join(str(x) for x in v) + ")"
     if isinstance(v, bool):
@@ -62,9 +63,9 @@ def _fmt(v: Value) -> str:
 
 def _preview(choices: Sequence[Value], limit: int = 8) -> str:
     if len(choices) <= limit:
-        return "{" + ", ".join(_fmt(c) for c in choices) + "}"
-    head = ", ".join(_fmt(c) for c in choices[: limit - 2])
-    return "{" + f"{head}, ..., {_fmt(choices[-1])}" + "} " + f"({len(choices)} choices)"
+        return "{" + ", ".join(format_value(c) for c in choices) + "}"
+    head = ", ".join(format_value(c) for c in choices[: limit - 2])
+    return "{" + f"{head}, ..., {format_value(choices[-1])}" + "} " + f"({len(choices)} choices)"
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Space:
             # True == 1 in Python: a bool must not pass for an int knob (or the reverse)
             if not any(c == v and type(c) is type(v) for c in k.choices):
                 hint = _hint(k, v)
-                raise ScheduleError(f"knob {k.name}: value {_fmt(v)} is not valid; valid values are {k.describe_domain()}{hint}")
+                raise ScheduleError(f"knob {k.name}: value {format_value(v)} is not valid; valid values are {k.describe_domain()}{hint}")
 
     def is_valid(self, cfg: Config) -> bool:
         try:

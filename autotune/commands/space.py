@@ -22,7 +22,7 @@ def space_command(op_name: str, shape_text: str, dtype: str | None, param_text: 
     from rich.table import Table
 
     from schedules import ScheduleError, space_for
-    from schedules.space import _fmt
+    from schedules.space import format_value
     from targets import UnknownTargetError, get_target
 
     op = resolve_op(op_name, parse_shape(shape_text), dtype, param_text)
@@ -36,7 +36,7 @@ def space_command(op_name: str, shape_text: str, dtype: str | None, param_text: 
     for col in columns:
         table.add_column(col, overflow="fold")
     for knob in space.knobs:
-        row = [knob.name, str(len(knob.choices)), _fmt(knob.initial), knob.describe_domain(6)]
+        row = [knob.name, str(len(knob.choices)), format_value(knob.initial), knob.describe_domain(6)]
         table.add_row(*(row + ([knob.doc] if docs else [])))
     console = Console(width=200 if docs else 140)
     console.print(table)
