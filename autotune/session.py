@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from .measure.result import MeasureResult
 from .measure.runner import Runner
 from .store import Store, Task
 from .strategies import make_strategy
-from .tuner import TrialEvent, Tuner, TuneResult, model_score
+from .tuner import TrialEvent, Tuner, TuneResult, discard_build, model_score
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +69,14 @@ class Prepared:
 class TuningSession:
     """Builders, runner and scratch folder for one run over one target."""
 
-    def __init__(self, target: Any, options: TuneOptions = TuneOptions()) -> None:
+    def __init__(self, target: Any, options: TuneOptions = TuneOptions(), runner: Any | None = None) -> None:
+        """``runner``: what measures instead of a local ``Runner`` (e.g. ``measure.rpc.RpcRunner``); the session closes it."""
         self.target = target
         self.options = options
         self._dir = tempfile.TemporaryDirectory(prefix="opforge-tune-")
         threads = {"TVM_NUM_THREADS": str(target.cores)} if target.kind == "cpu" else {}
         self.builder = Builder(options.build_workers, options.build_timeout_secs, work_dir=self._dir.name)
-        self.runner = Runner(
+        self.runner = runner if runner is not None else Runner(
             timeout_secs=options.run_timeout_secs,
             repeats=options.repeats,
             min_repeat_ms=options.min_repeat_ms,
@@ -139,9 +140,24 @@ class TuningSession:
 
     def measure(self, prepared: Prepared, config: Any) -> MeasureResult:
         """Build and run one Config outside any search (e.g. to re-check the best)."""
-        (build,) = self.builder.build(prepared.func, [config], self.target)
-        (result,) = self.runner.run([build], prepared.args, prepared.check)
+        (result,) = self.measure_each(prepared, [config])
         return result
+
+    def measure_each(self, prepared: Prepared, configs: Sequence[Any]) -> Iterator[MeasureResult]:
+        """Build ``configs`` (anything with ``to_json()``) in parallel, then run and yield them one by one.
+
+        Outside any search (re-checking, revalidating stored records); the caller stores each
+        result as it comes. A Config that no longer applies yields a failed result, not an error.
+        """
+        builds = self.builder.build(prepared.func, list(configs), self.target)
+        try:
+            for build in builds:
+                (result,) = self.runner.run([build], prepared.args, prepared.check)
+                discard_build(build)
+                yield result
+        finally:
+            for build in builds:  # built but never run (the caller stopped early)
+                discard_build(build)
 
     def close(self) -> None:
         self.builder.close()

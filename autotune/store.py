@@ -92,7 +92,8 @@ class MemoryStore:
         return out[-limit:] if limit else []
 
 
-def _versions() -> tuple[str, str]:
+def current_versions() -> tuple[str, str]:
+    """(opforge version, TVM version) of this process: the provenance every new record carries."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -111,7 +112,12 @@ class DBStore:
         self.db = db
         self.team = team
         self.host = host or platform.node()
-        self._opforge_version, self._tvm_version = _versions()
+        self._opforge_version, self._tvm_version = current_versions()
+
+    @property
+    def versions(self) -> tuple[str, str]:
+        """(opforge version, TVM version) written on every record this store adds."""
+        return self._opforge_version, self._tvm_version
 
     @classmethod
     def open(cls, url: str, team: str | None = None) -> "DBStore":

@@ -18,6 +18,7 @@ class TaskSummary:
     target: str
     trials: int
     resumed_trials: int
+    warm_start_records: int
     failed_trials: int
     stop_reason: str
     elapsed_secs: float
@@ -30,6 +31,10 @@ class TaskSummary:
     numpy_secs: float | None
     speedup_vs_numpy: float | None
     config: dict[str, Any] | None
+    #: the best kernel's numerics: quantize scheme, tensorize value, max abs and relative L2 error
+    accuracy: dict[str, Any] | None = None
+    #: the best trial of each quantize scheme tried, each with its time and errors (speed beside accuracy)
+    variants: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +90,7 @@ def summarize(prepared: Any, result: TuneResult, store: Store, target: Any, with
         target=target.name,
         trials=result.trials,
         resumed_trials=result.resumed_trials,
+        warm_start_records=result.warm_start_records,
         failed_trials=result.failed_trials,
         stop_reason=result.stop_reason,
         elapsed_secs=result.elapsed_secs,
@@ -97,4 +103,29 @@ def summarize(prepared: Any, result: TuneResult, store: Store, target: Any, with
         numpy_secs=numpy_secs,
         speedup_vs_numpy=numpy_secs / best if numpy_secs and best else None,
         config=dict(result.best_config) if result.best_config is not None else None,
+        **accuracy_of(store.trials(prepared.task), result.best_config),
     )
+
+
+def accuracy_of(trials: Any, best_config: Any) -> dict[str, Any]:
+    """``accuracy`` (of the best config) and ``variants`` (best ok trial per quantize scheme) of stored trials."""
+    import json
+
+    def describe(config_json: str, r: Any) -> dict[str, Any]:
+        cfg = json.loads(config_json)
+        tensorize = next((v for k, v in sorted(cfg.items()) if k.endswith(".tensorize") and v != "none"), "none")
+        return {"quantize": cfg.get("quantize", "none"), "tensorize": tensorize, "best_secs": r.median_secs if r.ok else None,
+                "max_abs_error": r.max_abs_error, "rel_l2_error": r.rel_l2_error}
+
+    best_json = best_config.to_json() if best_config is not None else None
+    accuracy = None
+    per_scheme: dict[str, tuple[float, dict[str, Any]]] = {}
+    for t in trials:
+        if t.config == best_json and t.result.ok:
+            accuracy = describe(t.config, t.result)
+        if t.result.ok:
+            d = describe(t.config, t.result)
+            if d["quantize"] not in per_scheme or t.result.cost < per_scheme[d["quantize"]][0]:
+                per_scheme[d["quantize"]] = (t.result.cost, d)
+    variants = tuple(d for _, d in sorted(per_scheme.values(), key=lambda x: x[0]))
+    return {"accuracy": accuracy, "variants": variants}

@@ -55,6 +55,8 @@ class TuneResult:
     stop_reason: str
     history_secs: tuple[float, ...]
     elapsed_secs: float
+    #: stored trials (this workload's and others' on the same target) the cost model learned before the run
+    warm_start_records: int = 0
 
     @property
     def best_so_far(self) -> tuple[float, ...]:
@@ -114,6 +116,7 @@ class Tuner:
         self._measured: dict[str, float] = {}
         self._configs: dict[str, Any] = {}
         self._resumed = 0
+        self._warm = 0
         self._started = False
         self._start = time.monotonic()
         self.history: list[float] = []
@@ -133,9 +136,9 @@ class Tuner:
             self._note(c, r)
         if configs:
             self.strategy.observe(configs, results)
-        self._warm_other_workloads()
+        self._warm = self._warm_other_workloads()
         if configs:
-            self._learn(self.task.workload_key, self.features, configs, results)
+            self._warm += self._learn(self.task.workload_key, self.features, configs, results)
         self._resumed = len(configs)
         if configs:
             logger.info("resumed %d stored trials of %s", len(configs), self.task.op_name)
@@ -155,9 +158,10 @@ class Tuner:
             results.append(t.result)
         return configs, results
 
-    def _warm_other_workloads(self) -> None:
+    def _warm_other_workloads(self) -> int:
         if self.cost_model is None or self.other_features is None or self.warm_start_limit <= 0:
-            return
+            return 0
+        learned = 0
         by_workload: dict[tuple[str, str], list[StoredTrial]] = defaultdict(list)
         for text, op_name, trial in self.store.target_trials(self.task, self.warm_start_limit):
             by_workload[(text, op_name)].append(trial)
@@ -171,7 +175,8 @@ class Tuner:
                 continue
             configs, results = self._parse(trials)
             if configs:
-                self._learn(trials[0].workload_key, extractor, configs, results)
+                learned += self._learn(trials[0].workload_key, extractor, configs, results)
+        return learned
 
     # -- loop -----------------------------------------------------------------------------
 
@@ -180,10 +185,12 @@ class Tuner:
         self._configs[key] = cfg
         self._measured[key] = min(self._measured.get(key, math.inf), result.cost)
 
-    def _learn(self, group: str, features: FeatureExtractor | None, configs: Sequence[Any], results: Sequence[MeasureResult]) -> None:
+    def _learn(self, group: str, features: FeatureExtractor | None, configs: Sequence[Any], results: Sequence[MeasureResult]) -> int:
+        """Give trials to the cost model; returns how many it got (0 without a model or features)."""
         if self.cost_model is None or features is None or not configs:
-            return
+            return 0
         self.cost_model.update(group, features(configs), [r.cost for r in results])
+        return len(configs)
 
     @property
     def best(self) -> tuple[Any | None, float]:
@@ -208,15 +215,18 @@ class Tuner:
         builds = self.builder.build(self.func, configs, self.task.target)
         results: list[MeasureResult] = []
         try:
-            for cfg, build in zip(configs, builds):
-                # one candidate at a time, stored at once: Ctrl-C loses at most the one in flight
-                (result,) = self.runner.run([build], self.args, self.check)
-                _discard(build)
-                results.append(result)
-                self._record(cfg, result, max_trials)
+            # as many candidates at a time as the runner measures at once (one locally, one per
+            # device over RPC), each stored as it comes: Ctrl-C loses at most those in flight
+            width = max(1, int(getattr(self.runner, "parallelism", 1)))
+            for i in range(0, len(configs), width):
+                chunk = builds[i : i + width]
+                for cfg, build, result in zip(configs[i : i + width], chunk, self.runner.run(chunk, self.args, self.check)):
+                    discard_build(build)
+                    results.append(result)
+                    self._record(cfg, result, max_trials)
         finally:
             for build in builds:  # built but never run (interrupted)
-                _discard(build)
+                discard_build(build)
             if results:
                 self.strategy.observe(configs[: len(results)], results)
         self._learn(self.task.workload_key, self.features, configs, results)
@@ -247,6 +257,7 @@ class Tuner:
             stop_reason=stop_reason,
             history_secs=tuple(self.history),
             elapsed_secs=time.monotonic() - self._start,
+            warm_start_records=self._warm,
         )
 
     def start_run(self) -> None:
@@ -273,7 +284,8 @@ class Tuner:
         return self.result(reason)
 
 
-def _discard(build: Any) -> None:
+def discard_build(build: Any) -> None:
+    """Delete a build's shared library once it was measured (or never will be)."""
     if getattr(build, "artifact", None):
         try:
             os.unlink(build.artifact)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import cpu, gpu
+from . import cpu, gpu, quantize, tensorize
 from .config import Config
 from .errors import ScheduleError
 from .space import Space
@@ -60,7 +60,16 @@ def apply_with_trace(op_or_primfunc: Any, config: Config, target: Any) -> tuple[
     prog = program_of(op_or_primfunc)
     rules = rules_for(target)
     space = Space(tuple(rules.knobs(prog, target)))
+    explain_inapplicable(prog, space, config, target)
     space.check(config)
+    scheme = config["quantize"] if "quantize" in config else "none"
+    if scheme != "none":
+        # the quantize rewrite: schedule the int8 program the config's quantize value describes
+        stage = quantize.quantized_stage(prog.func)
+        value = config[f"{stage}.tensorize"] if f"{stage}.tensorize" in config else "none"
+        q = quantize.quantized_program(prog.func, str(scheme), str(value))
+        prog = q.program
+        config = quantize.quantized_config(config, q, rules.knobs(prog, target))
     sch = s_tir.Schedule(prog.func, seed=1)
     try:
         rules.apply(sch, prog, config, target)
@@ -68,6 +77,24 @@ def apply_with_trace(op_or_primfunc: Any, config: Config, target: Any) -> tuple[
         first = str(e).strip().splitlines()[-1]
         raise ScheduleError(f"the {target.kind} rules could not apply config {config.to_json()}: {first}") from None
     return sch, tvm.ir.save_json(sch.trace.as_json())
+
+
+def explain_inapplicable(prog: Program, space: Space, config: Config, target: Any) -> None:
+    """Raise ScheduleError saying why, for a quantize or tensorize value the space does not offer
+    here (a float op without calibration, a target without VNNI, an extent the intrinsic does not divide)."""
+    names = set(space.names)
+    if "quantize" in config and "quantize" in names:
+        v = config["quantize"]
+        why = quantize.program_reasons(prog.func).get(v) if isinstance(v, str) else None
+        if why and v not in space.knob("quantize").choices:
+            raise ScheduleError(f"knob quantize: {v!r} does not apply: {why}")
+    q_stage = quantize.quantized_stage(prog.func)
+    for b in prog.blocks:
+        knob = f"{b.name}.tensorize"
+        if knob in config and knob in names and config[knob] not in space.knob(knob).choices:
+            why = tensorize.reasons(prog, b, target, quantizable=b.name == q_stage).get(str(config[knob]))
+            if why:
+                raise ScheduleError(f"knob {knob}: {config[knob]!r} does not apply: {why}")
 
 
 def show_scheduled(op: Any, config: Config, target: Any) -> str:

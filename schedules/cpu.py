@@ -28,6 +28,7 @@ import math
 from typing import Any
 
 from . import primitives as prim
+from . import quantize, tensorize
 from .config import Config
 from .factors import pick_split, split_choices
 from .space import Knob
@@ -48,16 +49,25 @@ def lanes_for(block: BlockInfo, target: Any) -> int:
 def knobs(prog: Program, target: Any) -> list[Knob]:
     """The CPU knobs of every block of ``prog``, then the op-level reserved ones."""
     out: list[Knob] = []
+    schemes = quantize.scheme_choices(prog.func)
+    q_stage = quantize.quantized_stage(prog.func) if len(schemes) > 1 else None
     for b in prog.blocks:
         if b.role == "tiled":
             out += _tiled_knobs(b, target)
+            offered = tensorize.choices(prog, b, target, quantizable=b.name == q_stage)
+            out.append(Knob(f"{b.name}.tensorize", offered, default="none",
+                            doc="dot-product instruction for the innermost loops (vnni / avx2 / sdot; the weight is packed into its "
+                            "layout); for a float op used only while it is quantized"))
+            out += tensorize.dot_knobs(b, target, offered)
         elif b.role in ("spatial", "reduction") and not b.is_output:
             out.append(_compute_knob(b))
         elif b.role == "spatial":
             out += _spatial_knobs(b, target)
         elif b.role == "reduction":
             out += _reduction_knobs(b, target)
-    out.append(Knob("quantize", ("none",), doc="reserved: int8 compute with int32 accumulation (a later issue adds choices)"))
+    out.append(Knob("quantize", schemes, default="none",
+                    doc="int8 compute with int32 accumulation and dequantization (weights scaled per tensor or per output "
+                    "channel, activations from calibration); offered for a calibrated float op"))
     return out
 
 
@@ -188,7 +198,6 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
         Knob(f"{b.name}.vectorize", (True, False), default=True, doc=f"vectorize the register tile's innermost loop ({last}; {lanes} lanes per register)"),
         Knob(f"{b.name}.unroll", UNROLL_STEPS, default=64, doc="pragma_auto_unroll_max_step on the tile"),
         Knob(f"{b.name}.unroll_regs", (False, True), default=False, doc="explicitly unroll the register tile's other loops"),
-        Knob(f"{b.name}.tensorize", ("none",), doc="reserved: VNNI / AMX / NEON dot intrinsics (a later issue adds choices)"),
     ]
     return out
 
@@ -216,7 +225,7 @@ def apply(sch: Any, prog: Program, cfg: Config, target: Any) -> None:
         if b.name in fused:
             continue
         if b.role == "tiled":
-            _schedule_tiled(sch, b, cfg, target, epilogue.get(b.name))
+            _schedule_tiled(sch, b, cfg, target, epilogue.get(b.name), prog)
         elif b.role in ("spatial", "reduction") and not b.is_output:
             choice = cfg.text(f"{b.name}.compute")
             if choice == "at_consumer" and prim.attach(sch, sch.get_sblock(b.name)) is not None:
@@ -249,15 +258,25 @@ def _epilogue_of(sch: Any, b: BlockInfo, prog: Program, order: list[str], taken:
     extents = [b.iters[i].extent for i in b.spatial]
     if not reads or not all(r.identity for r in reads) or [it.extent for it in info.iters] != extents:
         return None
-    # every other producer of the epilogue must already be computed before b's loop nest
+    # TVM moves a consumer under a loop only with all its producer blocks there: the epilogue may
+    # read b and function inputs (a bias), not other blocks' outputs (a dequantize's in-kernel scales)
     for p in sch.get_producers(consumers[0]):
-        pname = sch.get(p).name_hint
-        if pname != b.name and (pname not in order or order.index(pname) > order.index(b.name)):
+        if sch.get(p).name_hint != b.name:
             return None
     return name
 
 
-def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str | None) -> None:
+def _reads_int8(prog: Program, b: BlockInfo) -> bool:
+    dtypes = tensorize.buffer_dtypes(prog.func)
+    return any(dtypes.get(r.buffer) in ("int8", "uint8") for r in b.reads)
+
+
+def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str | None, prog: Program | None = None) -> None:
+    value = cfg.text(f"{b.name}.tensorize") if f"{b.name}.tensorize" in cfg else "none"
+    if value != "none" and prog is not None and _reads_int8(prog, b):
+        for other in tensorize.schedule_dot(sch, b, cfg, target, epilogue, value):
+            _vectorize_inner(sch, other, lanes_for(b, target))
+        return
     blk = sch.get_sblock(b.name)
     kinds = [it.kind for it in b.iters]
     splits = [cfg.ints(f"{b.name}.tile.{it.name}") for it in b.iters]

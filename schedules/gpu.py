@@ -27,6 +27,7 @@ from itertools import product
 from typing import Any
 
 from . import primitives as prim
+from . import quantize, tensorize
 from .config import Config
 from .errors import ScheduleError
 from .factors import divisors, pick_split, powers_of_two, split_choices
@@ -50,14 +51,22 @@ def _max_threads(target: Any) -> int:
 def knobs(prog: Program, target: Any) -> list[Knob]:
     """The GPU knobs of every block of ``prog``, then the op-level reserved ones."""
     out: list[Knob] = []
+    schemes = quantize.scheme_choices(prog.func)
+    q_stage = quantize.quantized_stage(prog.func) if len(schemes) > 1 else None
     for b in prog.blocks:
         if b.role == "tiled":
             out += _tiled_knobs(b, target)
+            offered = tensorize.choices(prog, b, target, quantizable=b.name == q_stage)
+            out.append(Knob(f"{b.name}.tensorize", offered, default="none",
+                            doc="dp4a: the innermost 4 reduction steps as one __dp4a from shared memory; for a float op used "
+                            "only while it is quantized"))
+            out += tensorize.dot_knobs(b, target, offered)
         elif b.role in ("spatial", "reduction") and not b.is_output:
             out.append(_compute_knob(b))
         elif b.role in ("spatial", "reduction"):
             out += _row_knobs(b, target)
-    out.append(Knob("quantize", ("none",), doc="reserved: int8 compute with int32 accumulation (a later issue adds choices)"))
+    out.append(Knob("quantize", schemes, default="none",
+                    doc="int8 compute with int32 accumulation and dequantization; offered for a calibrated float op"))
     return out
 
 
@@ -121,7 +130,6 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
     out += [
         Knob(f"{b.name}.fetch_vector", (1, 2, 4), default=1, doc="vector width of the cooperative shared-memory fetch"),
         Knob(f"{b.name}.unroll", UNROLL_STEPS, default=64, doc="pragma_auto_unroll_max_step on the block loop"),
-        Knob(f"{b.name}.tensorize", ("none",), doc="reserved: CUDA mma / wmma tensor-core intrinsics (a later issue adds choices)"),
     ]
     return out
 
@@ -154,7 +162,11 @@ def apply(sch: Any, prog: Program, cfg: Config, target: Any) -> None:
         if b.name in epilogue.values():
             continue
         if b.role == "tiled":
-            _schedule_tiled(sch, b, cfg, target, epilogue.get(b.name))
+            value = cfg.text(f"{b.name}.tensorize") if f"{b.name}.tensorize" in cfg else "none"
+            if value == "dp4a" and _reads_int8(prog, b):
+                tensorize.schedule_dp4a(sch, b, cfg, target, epilogue.get(b.name))
+            else:
+                _schedule_tiled(sch, b, cfg, target, epilogue.get(b.name))
         elif b.role in ("spatial", "reduction") and not b.is_output:
             blk = sch.get_sblock(b.name)
             loop = prim.slice_loop(sch, blk) if cfg.text(f"{b.name}.compute") == "at_consumer" else None
@@ -169,6 +181,11 @@ def apply(sch: Any, prog: Program, cfg: Config, target: Any) -> None:
         elif b.role in ("spatial", "reduction"):
             threads_of[b.name] = _schedule_rows(sch, b, cfg.integer(f"{b.name}.threads"), cfg.integer(f"{b.name}.unroll"), target)
     check_limits(sch, target)
+
+
+def _reads_int8(prog: Program, b: BlockInfo) -> bool:
+    dtypes = tensorize.buffer_dtypes(prog.func)
+    return any(dtypes.get(r.buffer) in ("int8", "uint8") for r in b.reads)
 
 
 def _consumer_threads(sch: Any, blk: Any, threads_of: dict[str, int]) -> int | None:

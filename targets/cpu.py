@@ -1,4 +1,4 @@
-"""The host CPU: ISA features from /proc/cpuinfo (or lscpu), the LLVM ``mcpu`` that fits them."""
+"""The host CPU: ISA features from /proc/cpuinfo, the LLVM ``mcpu`` that fits them, nominal peaks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,23 @@ import os
 import platform
 from pathlib import Path
 
-from .target import Target
+from .target import Peaks, Target
 
 # features opforge's schedules care about, as /proc/cpuinfo spells them
-_X86_FEATURES = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
-_ARM_FEATURES = ("asimd", "asimddp", "sve", "i8mm")
+_X86_FEATURES = (
+    "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
+    "amx_tile", "amx_int8", "amx_bf16",
+)
+_ARM_FEATURES = ("asimd", "asimddp", "sve", "i8mm", "neon")
+
+# what a person calls them (the `opforge targets` table)
+_ISA_NAMES = (
+    ("AVX2", ("avx2",)), ("AVX-512", ("avx512f",)), ("VNNI", ("avx512_vnni", "avx_vnni")), ("AMX", ("amx_tile",)),
+    ("NEON", ("asimd", "neon")), ("dotprod", ("asimddp", "dotprod")), ("SVE", ("sve",)),
+)
+
+#: FMA pipes per core assumed by the nominal peak (two on every server x86 and Neoverse core since Haswell)
+FMA_PIPES = 2
 
 
 def read_cpuinfo(text: str | None = None) -> tuple[str, tuple[str, ...]]:
@@ -18,7 +30,8 @@ def read_cpuinfo(text: str | None = None) -> tuple[str, tuple[str, ...]]:
     if text is None:
         p = Path("/proc/cpuinfo")
         text = p.read_text() if p.exists() else ""
-    model, flags = platform.processor() or "unknown", ()
+    model: str = platform.processor() or "unknown"
+    flags: tuple[str, ...] = ()
     for line in text.splitlines():
         key, _, value = line.partition(":")
         key = key.strip().lower()
@@ -27,6 +40,27 @@ def read_cpuinfo(text: str | None = None) -> tuple[str, tuple[str, ...]]:
         elif key in ("flags", "features") and not flags:
             flags = tuple(value.split())
     return model, flags
+
+
+def read_mhz(text: str | None = None) -> float | None:
+    """The clock ``/proc/cpuinfo`` reports for the first processor (x86 only; None elsewhere)."""
+    if text is None:
+        p = Path("/proc/cpuinfo")
+        text = p.read_text() if p.exists() else ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "cpu mhz":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def isa_summary(features: tuple[str, ...]) -> tuple[str, ...]:
+    """``("AVX2", "AVX-512", "VNNI", "AMX")``: the detected features as a person names them."""
+    f = set(features)
+    return tuple(name for name, flags in _ISA_NAMES if f & set(flags))
 
 
 def pick_mcpu(arch: str, flags: tuple[str, ...]) -> str | None:
@@ -39,12 +73,38 @@ def pick_mcpu(arch: str, flags: tuple[str, ...]) -> str | None:
             return "cascadelake"
         if {"avx512f", "avx512bw"} <= f:
             return "skylake-avx512"
+        if {"avx_vnni", "avx2", "fma"} <= f:
+            return "alderlake"
         if {"avx2", "fma"} <= f:
             return "haswell"
         return None
     if arch == "aarch64":
         return "neoverse-n1" if "asimddp" in f else "cortex-a72"
     return None
+
+
+def vector_bits_of(features: tuple[str, ...]) -> int:
+    f = set(features)
+    return 512 if "avx512f" in f else 256 if "avx2" in f else 128
+
+
+def nominal_peaks(features: tuple[str, ...], cores: int, mhz: float | None) -> Peaks | None:
+    """Peaks from the clock and the vector width: cores x GHz x lanes x 2 (FMA) x FMA pipes.
+
+    An upper bound, not a measurement: turbo, AVX-512 down-clocking and shared hosts all differ.
+    int8 assumes a 4-way dot product per 32-bit lane (VNNI, NEON sdot) where the CPU has one;
+    AMX tiles are not counted. No bandwidth: only ``opforge targets calibrate`` measures it.
+    """
+    if not mhz or mhz <= 0:
+        return None
+    ghz = mhz / 1e3
+    lanes = vector_bits_of(features) // 32
+    per_cycle = lanes * 2 * FMA_PIPES
+    gflops = {"float32": cores * ghz * per_cycle, "float64": cores * ghz * per_cycle / 2}
+    if {"avx512_vnni", "avx_vnni", "asimddp"} & set(features):
+        gflops["int8"] = 4 * gflops["float32"]
+    source = f"nominal: {cores} cores x {ghz:.2f} GHz x {per_cycle} FLOP/cycle ({FMA_PIPES} FMA pipes assumed)"
+    return Peaks(gflops, None, source)
 
 
 def host_cpu(cores: int | None = None) -> Target:
@@ -60,13 +120,14 @@ def host_cpu(cores: int | None = None) -> Target:
         tvm_dict["mcpu"] = mcpu
     if arch == "aarch64":
         tvm_dict["mtriple"] = "aarch64-linux-gnu"
-    vector_bits = 512 if "avx512f" in features else 256 if "avx2" in features else 128
+        tvm_dict["mattr"] = ["+neon"] + (["+dotprod"] if "asimddp" in features else [])
     return Target(
         name="cpu",
         kind="cpu",
         tvm=tvm_dict,
         features=features,
-        vector_bits=vector_bits,
+        vector_bits=vector_bits_of(features),
         cores=n,
         hardware={"arch": arch, "model": model, "flags": sorted(features), "cores": n},
+        peaks=nominal_peaks(features, n, read_mhz()),
     )

@@ -1,4 +1,4 @@
-"""``opforge db ...``: upgrade, export, import, merge, best and stats of the tuning database."""
+"""``opforge db ...``: upgrade, export, import, merge, best, stats and revalidate of the tuning database."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def opened(db_url: str) -> Iterator[TuningDB]:
 
 @click.group("db")
 def db_group() -> None:
-    """Look after the tuning database: upgrade, share (export/import/merge), query (best/stats)."""
+    """Look after the tuning database: upgrade, share (export/import/merge), query (best/stats), revalidate."""
 
 
 @db_group.command("upgrade")
@@ -179,6 +179,98 @@ def stats_command(db_url: str) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+
+
+@db_group.command("revalidate")
+@click.option("--op", "op_name", default=None, help="Only this op (with --shape, and --dtype/--param where it has them).")
+@click.option("--shape", "shape_text", default=None, metavar="NAME=SIZE,...", help="Sizes of the op's dimensions, e.g. M=1024,N=1024,K=1024.")
+@click.option("--dtype", default=None, help="Element type of --op (float32, float16, int8, ...).")
+@click.option("--param", "param_text", default=None, metavar="NAME=VALUE,...", help="Parameters of --op, e.g. stride=2,padding=1.")
+@click.option("--all", "all_workloads", is_flag=True, help="Every workload in the database.")
+@click.option("--target", "target_name", default="cpu", show_default=True, help="Target whose records are measured again (here, on this machine).")
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True, help="Timed repeats per Config (the median is kept).")
+@click.option("--build-workers", type=click.IntRange(min=1), default=None, help="Build processes (default: one per core).")
+@click.option("--team", envvar="OPFORGE_TEAM", default=None, help="Team tag written on every new record [env OPFORGE_TEAM].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per old record instead of a table.")
+@db_option
+def revalidate_command(
+    op_name: str | None, shape_text: str | None, dtype: str | None, param_text: str | None, all_workloads: bool,
+    target_name: str, repeats: int, build_workers: int | None, team: str | None, as_json: bool, db_url: str,
+) -> None:
+    """Measure again the records another TVM or opforge version made for --target on this machine.
+
+    Each stored Config is applied and measured again (correctness gate included) and kept as a
+    new record with the running versions; the old records stay. Configs that already have a
+    record at the running versions are left alone.
+    """
+    import json
+
+    from dsl.key import workload_key
+    from targets import UnknownTargetError, get_target
+
+    from ..revalidate import revalidate
+    from ..session import TuneOptions, TuningSession
+    from ..store import DBStore
+
+    if all_workloads == (op_name is not None):
+        raise CliError("name the records to revalidate: --op OP --shape NAME=SIZE,... or --all (not both)")
+    keys = None
+    if op_name is not None:
+        if not shape_text:
+            raise CliError("--shape is required with --op, e.g. --op matmul --shape M=256,N=256,K=256")
+        keys = [workload_key(resolve_op(op_name, parse_shape(shape_text), dtype, param_text))]
+    elif shape_text or dtype or param_text:
+        raise CliError("--shape, --dtype and --param go with --op, not with --all")
+    try:
+        target = get_target(target_name)
+    except (UnknownTargetError, ValueError) as e:
+        raise CliError(str(e)) from None
+    options = TuneOptions(repeats=repeats, build_workers=build_workers)
+    with opened(db_url) as db:
+        store = DBStore(db, team=team)
+        with TuningSession(target, options) as session:
+            report = revalidate(store, session, keys)
+    if as_json:
+        for row in report.rows:
+            click.echo(json.dumps(row.to_dict(), sort_keys=True))
+        return
+    opforge_version, tvm_version = store.versions
+    click.echo(
+        f"{len(report.rows)} records of other versions measured again as {report.measured} new records "
+        f"(opforge {opforge_version}, TVM {tvm_version}); {report.current_records} records of these versions and "
+        f"{report.already_revalidated} already revalidated left alone"
+    )
+    if report.rows:
+        _print_revalidations(report.rows)
+
+
+def _print_revalidations(rows: Any) -> None:
+    import json
+
+    from ..summary import short_config
+
+    def ms(secs: float | None) -> str:
+        return f"{secs * 1e3:.4f}" if secs is not None else "-"
+
+    def config(text: str) -> str:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text[:40]
+        return short_config(value, width=40) if isinstance(value, dict) else text[:40]
+
+    table = [("op", "workload", "config", "old versions", "old ms", "new ms", "old/new", "new status")]
+    for r in rows:
+        status = r.new.status if r.new is not None else "skipped"
+        why = r.skipped or (r.new.error if r.new is not None and not r.new.ok else None)
+        table.append((
+            r.op_name, r.old.workload_key[:12], config(r.old.config), f"opforge {r.old.opforge_version}, TVM {r.old.tvm_version}",
+            ms(r.old_secs), ms(r.new_secs), f"{r.ratio:.2f}x" if r.ratio else "-",
+            status + (f": {why.splitlines()[0][:160]}" if why else ""),
+        ))
+    widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
+    for t in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(t, widths)).rstrip())
 
 
 def _report(report: Any, source: str) -> None:

@@ -108,46 +108,67 @@ def _db_url(db: str | None) -> str:
 @click.option("--team", envvar="OPFORGE_TEAM", default=None, help="Team tag written on every record [env OPFORGE_TEAM].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice of the search.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of a table.")
+@click.option("--rpc", "rpc", default=None, metavar="HOST:PORT", help="Measure on the devices registered at this TVM RPC tracker (several at once).")
+@click.option("--rpc-key", "rpc_key", default=None, metavar="KEY", help="Device key the RPC servers registered with (rpc_server --key).")
+@click.option("--emulated", is_flag=True, help="The RPC devices are emulated (qemu): times are kept apart and labelled meaningless.")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Write an HTML report of the tuned workloads here at the end.")
+@click.option("--quantize", "quantize", type=click.Choice(["int8"]), default=None, help="Also search int8 kernels of float matmul/dense/conv2d (calibrated on seeded inputs).")
+@click.option("--max-rel-error", "max_rel_error", type=click.FloatRange(min=0, min_open=True), default=None, help="With --quantize: keep only kernels whose relative L2 error is at most this [default 1e-2].")
 def tune_command(
     op_names: tuple[str, ...], shape_text: str | None, dtype: str | None, param_text: str | None, workloads_path: str | None,
     target_name: str, trials: int, timeout_secs: float | None, goal_ms: float | None, early_stop: int | None, strategy: str,
     batch_size: int, build_workers: int | None, repeats: int, db: str | None, team: str | None, seed: int, as_json: bool,
+    rpc: str | None = None, rpc_key: str | None = None, emulated: bool = False,
+    report_path: str | None = None, quantize: str | None = None, max_rel_error: float | None = None,
 ) -> None:
     """Tune OP's schedules on a target; every measured trial goes to the tuning database.
 
     OP is a library op (see `opforge ops`) or path/to/file.py:name; several OPs, or --workloads,
     tune together with trials shared by expected gain.
     """
-    from targets import UnknownTargetError, get_target
-
     from ..session import TuneOptions, TuningSession
     from ..store import DBStore
+    from .targets import peak_report, tune_target
 
     ops = _ops(op_names, shape_text, dtype, param_text, workloads_path)
-    try:
-        target = get_target(target_name)
-    except (UnknownTargetError, ValueError) as e:
-        raise CliError(str(e)) from None
     options = TuneOptions(
         trials=trials, timeout_secs=timeout_secs, goal_secs=goal_ms / 1e3 if goal_ms else None, early_stop=early_stop,
         strategy=strategy, seed=seed, batch_size=batch_size, build_workers=build_workers, repeats=repeats,
     )
     url = _db_url(db)
+    target, runner = tune_target(target_name, url, rpc, rpc_key, emulated, options)  # calibrated peaks; RPC devices
+    if max_rel_error is not None and not quantize:
+        raise CliError("--max-rel-error bounds the error of quantized kernels; add --quantize int8")
+    if quantize:
+        from ..accuracy import DEFAULT_MAX_REL_ERROR, quantized_target
+
+        max_rel_error = max_rel_error or DEFAULT_MAX_REL_ERROR
+        target = quantized_target(target, max_rel_error)  # records of int8-allowed runs stay apart
     try:
         store = DBStore.open(url, team=team)
     except Exception as e:  # noqa: BLE001 - a database that cannot be opened is the user's to fix
         raise CliError(f"cannot open the tuning database {url}: {e}") from None
-    with TuningSession(target, options) as session:
+    with TuningSession(target, options, runner=runner) as session:
         prepared = [session.prepare(op) for op, _ in ops]
+        if quantize:
+            from ..accuracy import gate_session
+
+            prepared = gate_session(session, prepared, max_rel_error, seed)
         summaries, reason = _run(session, prepared, [w for _, w in ops], store, options, show_progress=not as_json)
         from ..summary import summarize
 
         rows = [summarize(p, r, store, target) for p, r in zip(prepared, summaries)]
+        peaks = [peak_report(p, r.best_secs, target) for p, r in zip(prepared, rows)]
+    if report_path:
+        from .report import report_after_tune
+
+        report_after_tune(store.db, report_path, target, rows)
     store.close()
     if as_json:
-        click.echo(json.dumps({"db": url, "stop_reason": reason, "tasks": [r.to_dict() for r in rows]}, indent=2, default=str))
+        tasks = [{**r.to_dict(), **extra} for r, extra in zip(rows, peaks)]
+        click.echo(json.dumps({"db": url, "stop_reason": reason, "tasks": tasks}, indent=2, default=str))
     else:
-        _print_table(rows, url, reason)
+        _print_table(rows, url, reason, peaks)
     if reason == "interrupted":
         sys.exit(130)  # the shell's code for Ctrl-C, after every measured record was kept and reported
 
@@ -196,37 +217,64 @@ def _vs(ratio: float | None, secs: float | None, label: str = "") -> str:
     return f"{ratio:.2f}x ({label + ': ' if label else ''}{_fmt_secs(secs)})"
 
 
-def _print_table(rows: list[Any], url: str, reason: str) -> None:
+def _accuracy_text(acc: dict[str, Any] | None) -> str:
+    """``int8_per_channel/vnni, rel L2 5.6e-03, max 0.044``: how a kernel computes and how far it is off."""
+    if not acc:
+        return "-"
+    how = acc.get("quantize") or "none"
+    how = "float" if how == "none" else how + (f"/{acc['tensorize']}" if acc.get("tensorize") not in (None, "none") else "")
+    if acc.get("rel_l2_error") is None:
+        return how
+    return f"{how}, rel L2 {acc['rel_l2_error']:.2g}, max {acc['max_abs_error']:.2g}"
+
+
+def _accuracy_rows(r: Any) -> list[tuple[str, str]]:
+    """The best kernel's numerics, then speed and accuracy of the best of each kind (float, each int8 scheme)."""
+    rows = [("accuracy", _accuracy_text(r.accuracy))]
+    if len(r.variants) > 1:
+        for v in r.variants:
+            rows.append((f"best {v['quantize']}", f"{_fmt_secs(v['best_secs'])}; {_accuracy_text(v)}"))
+    return rows
+
+
+def _print_table(rows: list[Any], url: str, reason: str, peaks: list[dict[str, Any]] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from ..summary import short_config
 
     console = Console()
+    peaks = peaks or [{} for _ in rows]
+    emulated = " [emulated device: times are meaningless]" if any(p.get("emulated") for p in peaks) else ""
     if len(rows) == 1:
-        r = rows[0]
-        table = Table(title=f"opforge tune {r.op} on {r.target}: stopped, {reason}", title_justify="left", show_header=False)
+        r, p = rows[0], peaks[0]
+        table = Table(title=f"opforge tune {r.op} on {r.target}: stopped, {reason}{emulated}", title_justify="left", show_header=False)
         table.add_column("what", style="bold")
         table.add_column("value", overflow="fold")
         for what, value in (
             ("trials", _trials_text(r)),
-            ("best time", _fmt_secs(r.best_secs)),
+            ("best time", _fmt_secs(r.best_secs) + (" (emulated: meaningless)" if emulated else "")),
             ("GFLOP/s", _fmt(r.gflops, digits=1)),
             ("% of peak", _fmt(r.peak_percent, "%", 1) if r.peak_percent is not None else "- (peak unknown for this target)"),
+            ("peak from", p.get("peak_source") or "- (run `opforge targets calibrate`)"),
+            ("roofline", p.get("roofline_text") or "- (needs a peak and a bandwidth: `opforge targets calibrate`)"),
             ("vs untuned default", _vs(r.speedup_vs_default, r.default_secs)),
             ("vs numpy", _vs(r.speedup_vs_numpy, r.numpy_secs, r.numpy_expr or "")),
+            *_accuracy_rows(r),
             ("config", short_config(r.config)),
             ("workload key", r.workload_key[:16]),
         ):
             table.add_row(what, value)
     else:
-        table = Table(title=f"opforge tune on {rows[0].target}: stopped, {reason}", title_justify="left")
-        for col in ("op", "trials", "best", "GFLOP/s", "% peak", "vs default", "vs numpy", "config"):
+        table = Table(title=f"opforge tune on {rows[0].target}: stopped, {reason}{emulated}", title_justify="left")
+        for col in ("op", "trials", "best", "GFLOP/s", "% peak", "roofline", "vs default", "vs numpy", "accuracy", "config"):
             table.add_column(col, justify="left" if col in ("op", "config") else "right", overflow="fold")
-        for r in rows:
+        for r, p in zip(rows, peaks):
+            roof = p.get("roofline")
             table.add_row(
                 r.op, _trials_text(r), _fmt_secs(r.best_secs), _fmt(r.gflops, digits=1), _fmt(r.peak_percent, "%", 1),
-                _fmt(r.speedup_vs_default, "x"), _fmt(r.speedup_vs_numpy, "x"), short_config(r.config),
+                f"{roof['bound']}, {roof['roof_percent']:.0f}% of roof" if roof else "-",
+                _fmt(r.speedup_vs_default, "x"), _fmt(r.speedup_vs_numpy, "x"), _accuracy_text(r.accuracy), short_config(r.config),
             )
     console.print(table)
     console.print(f"records kept in {url}")

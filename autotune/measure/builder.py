@@ -17,6 +17,7 @@ import uuid
 from typing import Any, Sequence
 
 from targets import Target
+from targets.toolchain import export_library
 
 from .pool import Call, WorkerCrashed, WorkerError, WorkerPool, WorkerTimeout
 from .result import BUILD_ERROR, OK, TIMEOUT, BuildResult
@@ -63,7 +64,7 @@ def build_job(mod_json: str, config_json: str, target_json: str, out_path: str, 
     func = tvm.ir.load_json(mod_json)["main"]
     scheduled, trace = resolve(apply)(func, config_json, target)
     executable = tvm.compile(scheduled, target=target.tvm_target())
-    executable.export_library(out_path)
+    export_library(executable, out_path, target)  # the target's (cross) toolchain links it
     return {"artifact": out_path, "trace": trace, "build_secs": time.perf_counter() - start}
 
 

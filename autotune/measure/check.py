@@ -32,3 +32,47 @@ def make_check(op: Any, rng: np.random.Generator, directory: str) -> Check:
     expected = [out] if isinstance(out, np.ndarray) else list(out)
     rtol, atol = max((tolerance(t.dtype) for t in op.output_tensors), default=(0.0, 0.0))
     return write_check(os.path.join(directory, "check.npz"), inputs, expected, rtol, atol)
+
+
+def quantized_error_bound(op: Any, calibration: Any, inputs: list[np.ndarray], expected: list[np.ndarray]) -> float:
+    """The largest error any correct int8 computation of ``op`` may have on ``inputs``, per element.
+
+    Every quantize scheme's error per product is at most ``|a| dw + (|w| + dw) da`` (``dw``, ``da``:
+    half a weight / activation step; ``da`` grows by what the inputs exceed the calibrated range,
+    and is taken for 7-bit activations, the coarsest mode), summed over the reduction and scaled
+    by the epilogue's Lipschitz constant (1.13 with GELU's erf, 1 for bias and ReLU). A kernel
+    outside it is wrong, not merely inaccurate.
+    """
+    import math
+
+    from dsl.expr import Unary, walk
+    from dsl.sizes import evaluate
+    from schedules.quantize import UNSIGNED_7BIT, WEIGHT_QMAX, plan
+
+    p = plan(op)
+    names = [t.name for t in op.inputs]
+    a_max = float(np.max(np.abs(inputs[names.index(p.activation)]))) if inputs[names.index(p.activation)].size else 0.0
+    w_max = float(np.max(np.abs(inputs[names.index(p.weight)]))) if inputs[names.index(p.weight)].size else 0.0
+    step_a = calibration.scale(UNSIGNED_7BIT) / 2
+    da = step_a + max(0.0, a_max - calibration.absmax)
+    dw = w_max / WEIGHT_QMAX / 2
+    first = op.stage(p.stage)
+    n_red = math.prod(int(evaluate(ax.extent, op.sizes) or 1) for ax in first.reduce_axes)
+    lipschitz = 1.13 if any(isinstance(e, Unary) and e.fn == "erf" for st in op.stages for e in walk(st.body)) else 1.0
+    slack = 1e-4 * (1.0 + max((float(np.max(np.abs(x))) for x in expected if x.size), default=0.0))
+    return lipschitz * n_red * (a_max * dw + (w_max + dw) * da) + slack
+
+
+def make_quantized_checks(op: Any, calibration: Any, calibration_inputs: list[np.ndarray], held_out: list[np.ndarray],
+                          directory: str) -> tuple[Check, Check]:
+    """(held-out, calibration) checks for quantized candidates: the float reference's outputs on
+    each input set, with the per-element ``quantized_error_bound`` as the tolerance."""
+    from dsl.reference import reference
+
+    checks = []
+    for name, inputs in (("held_out", held_out), ("calibration", calibration_inputs)):
+        out = reference(op, *inputs)
+        expected = [out] if isinstance(out, np.ndarray) else list(out)
+        bound = quantized_error_bound(op, calibration, list(inputs), expected)
+        checks.append(write_check(os.path.join(directory, f"check_{name}.npz"), list(inputs), expected, 0.0, bound))
+    return checks[0], checks[1]

@@ -86,8 +86,20 @@ def run_job(
     """Runs in a worker: load the library, check the first call, then time it."""
     import tvm
 
-    dev = tvm.device(device, 0)
-    lib = tvm.runtime.load_module(artifact)
+    return measure_module(tvm.runtime.load_module(artifact), tvm.device(device, 0), args, check, warmup, repeats, number, min_repeat_ms, seed)
+
+
+def measure_module(
+    lib: Any, dev: Any, args: list[dict[str, Any]], check: dict[str, Any] | None,
+    warmup: int, repeats: int, number: int, min_repeat_ms: float, seed: int = 0,
+) -> dict[str, Any]:
+    """Check the first call of a loaded library's ``main`` on ``dev``, then time it.
+
+    ``lib`` and ``dev`` may be local or remote (a TVM RPC session's module and device): the
+    inputs are copied to ``dev``, the outputs back here, and the comparison runs here.
+    """
+    import tvm
+
     specs = [ArgSpec(tuple(a["shape"]), a["dtype"], a["is_output"]) for a in args]
     rng = np.random.default_rng(seed)
     host: list[np.ndarray] = []
@@ -167,18 +179,9 @@ class Runner:
         call_args = {"artifact": build.artifact, "args": args, "check": check, **self.options}
         try:
             value = self._worker.call(self.job, call_args, self.timeout_secs)
-        except WorkerTimeout:
-            return MeasureResult.failed(TIMEOUT, f"run: timeout after {self.timeout_secs:g} s", build.trace, build.build_secs)
-        except (WorkerError, WorkerCrashed) as e:
-            return MeasureResult.failed(RUN_ERROR, f"run: {e}", build.trace, build.build_secs)
-        errors = {"max_abs_error": value.get("max_abs_error"), "rel_l2_error": value.get("rel_l2_error")}
-        if value.get("wrong"):
-            return MeasureResult(
-                run_secs=(), status=WRONG_RESULT, trace=build.trace, build_secs=build.build_secs,
-                error=f"wrong result: max abs error {errors['max_abs_error']:.3g}, relative L2 error {errors['rel_l2_error']:.3g}",
-                **errors,
-            )
-        return MeasureResult(run_secs=tuple(value["run_secs"]), status=OK, trace=build.trace, build_secs=build.build_secs, **errors)
+        except (WorkerTimeout, WorkerError, WorkerCrashed) as e:
+            return to_measure_result(build, None, e, self.timeout_secs)
+        return to_measure_result(build, value, None, self.timeout_secs)
 
     def close(self) -> None:
         self._worker.close()
@@ -188,3 +191,20 @@ class Runner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def to_measure_result(build: BuildResult, value: dict[str, Any] | None, error: Exception | None, timeout_secs: float) -> MeasureResult:
+    """The MeasureResult of one run job's answer (``value``) or of the worker failure in its place."""
+    if isinstance(error, WorkerTimeout):
+        return MeasureResult.failed(TIMEOUT, f"run: timeout after {timeout_secs:g} s", build.trace, build.build_secs)
+    if error is not None:
+        return MeasureResult.failed(RUN_ERROR, f"run: {error}", build.trace, build.build_secs)
+    assert value is not None
+    errors = {"max_abs_error": value.get("max_abs_error"), "rel_l2_error": value.get("rel_l2_error")}
+    if value.get("wrong"):
+        return MeasureResult(
+            run_secs=(), status=WRONG_RESULT, trace=build.trace, build_secs=build.build_secs,
+            error=f"wrong result: max abs error {errors['max_abs_error']:.3g}, relative L2 error {errors['rel_l2_error']:.3g}",
+            **errors,
+        )
+    return MeasureResult(run_secs=tuple(value["run_secs"]), status=OK, trace=build.trace, build_secs=build.build_secs, **errors)

@@ -1,0 +1,82 @@
+"""Prepacking: a quantized config as two functions, the weight's part run once, the rest per call.
+
+A tuned quantized kernel (``schedules.apply`` with ``quantize`` set) quantizes its weight on every
+call, so it has the float op's signature and runs wherever the float op runs. Deployed, the
+weight is a constant: ``prepacked`` splits the same config into
+
+- ``prepack(W) -> (W_q, W_amax[, W_sum])``: the weight quantized (int8, in the tensorize
+  intrinsic's layout when the config tensorizes, e.g. ``[N/16, K/4, 16, 4]`` for VNNI), its
+  absolute maxima (the scales) and, with an activation zero point, its int32 sums;
+- ``main(X, W_q, W_amax[, W_sum][, bias]) -> Y``: the activation quantize, the int8 reduction
+  scheduled exactly as the config says, and the dequantize fused as its epilogue.
+
+An exporter runs ``prepack`` once per weight (at export time, with the weight it ships) and
+exports ``main`` with the packed weight as a constant or a parameter; the outputs of both
+functions are those of ``apply`` to float32 rounding (``tests/quantize/test_prepack.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Config
+from .errors import ScheduleError
+
+#: a PrimFunc with this attribute reads its weight already packed (tensorize re-lays the parameter)
+PREPACKED_ATTR = "opforge.prepacked"
+
+
+@dataclass(frozen=True)
+class Prepacked:
+    """The two scheduled functions of a quantized config, as ``tvm.s_tir.Schedule`` objects."""
+
+    prepack: Any
+    main: Any
+    weight_outputs: tuple[str, ...]  # prepack's outputs, in order: main takes them after the other inputs
+
+
+def prepacked(func: Any, config: Config, target: Any) -> Prepacked:
+    """Split the quantized ``config`` of a calibrated ``func`` (``quantize.calibrated``) into prepack and main."""
+    from tvm import s_tir
+
+    from dsl.lower import lower
+
+    from . import api, quantize, tensorize
+    from .structure import analyze
+
+    scheme = str(config["quantize"]) if "quantize" in config else "none"
+    if scheme == "none":
+        raise ScheduleError("prepacking splits a quantized config; this one has quantize 'none' (nothing to prepack)")
+    found = quantize.read_calibrated(func)
+    if found is None:
+        raise ScheduleError("prepacking needs the calibrated program (schedules.quantize.calibrated) the config was tuned on")
+    op, calibration = found
+    rules = api.rules_for(target)
+    space = api.space_for(func, target)
+    space.check(config)
+    p = quantize.plan(op)
+    value = str(config[f"{p.stage}.tensorize"]) if f"{p.stage}.tensorize" in config else "none"
+    mode = quantize.activation_mode(value)
+    pre_op, main_op = quantize.prepacked_ops(op, scheme, calibration, mode)
+
+    names = {st.name: [ax.name for ax in st.domain] for st in main_op.stages}
+    main_prog = analyze(lower(main_op).with_attr(PREPACKED_ATTR, 1), names)
+    q = quantize.Quantized(main_op, main_prog, ((p.activation, f"{p.activation}_q"), (p.weight, f"{p.weight}_q")), mode, p)
+    main_cfg = quantize.quantized_config(config, q, rules.knobs(main_prog, target))
+    main = s_tir.Schedule(main_prog.func, seed=1)
+    rules.apply(main, main_prog, main_cfg, target)
+
+    pre = s_tir.Schedule(lower(pre_op), seed=1)
+    w_q = pre.get_sblock(f"{p.weight}_q")
+    if value != "none":
+        block = main_prog.block(p.stage)
+        layout = tensorize.dot_layout(block)
+        assert not isinstance(layout, str)
+        _, wt, s, r = layout
+        intrin = tensorize.load(value)
+        pre.transform_layout(w_q, ("write", 0), tensorize.packed_index_map(wt.dims.index((s,)), intrin))
+    loops = pre.get_loops(w_q)
+    if loops and target.cores > 1 and target.kind != "cuda":
+        pre.parallel(loops[0])
+    return Prepacked(pre, main, tuple(pre_op.outputs))

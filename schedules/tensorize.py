@@ -1,0 +1,330 @@
+"""Tensorize: compute a tiled int8 block's innermost dot products with one instruction.
+
+A tiled block of the form ``C[.., j] += int32(A[.., k]) * int32(W[k, j] or W[j, k])`` (matmul,
+dense; native int8 or quantized) is split so its innermost loops are ``lanes`` output channels
+by ``width`` reduction steps, and those loops become one intrinsic call:
+
+- ``vnni``: AVX512-VNNI ``vpdpbusd`` (16 lanes x 4, u8 activations x s8 weights);
+- ``avx2``: ``pmaddubsw`` + ``pmaddwd`` (8 lanes x 4; exact for 7-bit activations only);
+- ``sdot``: ARM NEON dot product (4 lanes x 4, s8 x s8);
+- ``dp4a``: CUDA ``__dp4a`` (one output, 4 reduction steps, s8 x s8) from shared memory.
+
+The weight is packed into the intrinsic's layout, ``W[k, j] -> Wp[j // lanes, k // width, j % lanes, k % width]``:
+for a quantized op by the weight-quantize stage itself (so an exporter's prepack pass writes
+the packed weight once), for a native int8 op by a packing stage of the kernel.
+
+Which values a block offers depends on the target's features, the dtypes and the shape;
+``reasons`` says why a value is not offered, for the error a config naming it gets.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import primitives as prim
+from .config import Config
+from .errors import ScheduleError
+from .factors import split_choices
+from .intrinsics import CPU_INTRINS, GPU_INTRINS, Intrin, load
+from .space import Knob
+from .structure import BlockInfo, Program, Read
+
+CPU_VALUES = ("vnni", "avx2", "sdot")
+GPU_VALUES = ("dp4a",)
+MAX_DOT_REGISTERS = 4  # cap of the innermost tile of the vector loop, in intrinsic calls
+
+
+# --- legality -------------------------------------------------------------------------------------
+
+
+def dot_layout(b: BlockInfo) -> tuple[Read, Read, int, int] | str:
+    """(activation read, weight read, vector iterator, reduction iterator) of a dot-product block,
+    or the reason it is not one."""
+    if b.role != "tiled":
+        return f"block {b.name} is not a tiled reduction"
+    if len(b.reduction) != 1:
+        names = [b.iters[i].name for i in b.reduction]
+        return f"tensorize needs one reduction loop (a matmul or dense form); {b.name} reduces over {names}"
+    r, s = b.reduction[0], b.spatial[-1]
+    reads = [x for x in b.reads if x.buffer not in b.writes]
+    weights = [x for x in reads if sorted(x.dims) == sorted([(r,), (s,)])]
+    acts = [x for x in reads if x.last_dim == (r,) and s not in x.iters]
+    if len(reads) != 2 or len(weights) != 1 or len(acts) != 1:
+        return (f"tensorize needs {b.name} to read one weight indexed by exactly ({b.iters[r].name}, {b.iters[s].name}) and an "
+                f"activation whose last dimension is {b.iters[r].name}")
+    return acts[0], weights[0], s, r
+
+
+def _has(target: Any, *flags: str) -> bool:
+    return bool(set(flags) & set(target.features))
+
+
+def _feature_reason(value: str, target: Any) -> str | None:
+    if value == "vnni" and not _has(target, "avx512_vnni"):
+        return f"target {target.name} has no AVX512-VNNI (features {list(target.features)})"
+    if value == "avx2" and not _has(target, "avx2"):
+        return f"target {target.name} has no AVX2"
+    if value == "sdot" and not _has(target, "dotprod", "asimddp"):
+        return f"target {target.name} has no ARM dot-product extension (+dotprod)"
+    return None
+
+
+def buffer_dtypes(func: Any) -> dict[str, str]:
+    """Element type of every buffer the top-level blocks of ``func`` read or write, by name."""
+    from tvm import s_tir
+
+    sch = s_tir.Schedule(func)
+    out: dict[str, str] = {}
+    for rv in sch.get_child_blocks(sch.get_sblock("root")):
+        blk = sch.get(rv)
+        for region in (*blk.reads, *blk.writes):
+            out[str(region.source.name)] = str(region.source.dtype)
+    return out
+
+
+def reasons(prog: Program, b: BlockInfo, target: Any, quantizable: bool) -> dict[str, str]:
+    """Why each tensorize value does not apply to block ``b`` on ``target`` (absent: it applies).
+
+    ``quantizable``: ``b`` is the reduction of a calibrated float op, whose quantize rewrite picks
+    the activation storage the intrinsic wants; otherwise ``b`` must already read int8 data.
+    """
+    values = GPU_VALUES if target.kind == "cuda" else CPU_VALUES
+    other = CPU_VALUES if target.kind == "cuda" else GPU_VALUES
+    out = {v: f"{v} is a {'CPU' if v in CPU_VALUES else 'CUDA'} instruction; target {target.name} is {target.kind}" for v in other}
+    layout = dot_layout(b)
+    dtypes = buffer_dtypes(prog.func)
+    intrins = GPU_INTRINS if target.kind == "cuda" else CPU_INTRINS
+    for v in values:
+        intrin = intrins[v]
+        why = _feature_reason(v, target)
+        if why is None and isinstance(layout, str):
+            why = layout
+        if why is None and not isinstance(layout, str):
+            act, wt, s, r = layout
+            n, k = b.iters[s].extent, b.iters[r].extent
+            a_dt, w_dt = dtypes.get(act.buffer, "?"), dtypes.get(wt.buffer, "?")
+            if not quantizable and a_dt.startswith("float"):
+                why = f"{v} computes int8 dot products; {b.name} reads {a_dt}: quantize it (opforge tune --quantize int8)"
+            elif not quantizable and (a_dt, w_dt) != (intrin.act_dtype, intrin.weight_dtype):
+                why = f"{v} multiplies {intrin.act_dtype} by {intrin.weight_dtype}; {b.name} reads {a_dt} by {w_dt}"
+            elif not quantizable and v == "avx2":
+                why = ("avx2's pmaddubsw saturates int16 pair sums of full-range uint8 x int8 data (it is offered for quantized "
+                       "float ops, whose activations it stores in 7 bits); use vnni or none")
+            elif n % intrin.lanes or k % intrin.width:
+                why = (f"{v} covers {intrin.lanes} {b.iters[s].name} x {intrin.width} {b.iters[r].name}; extents {n} x {k} are "
+                       f"not multiples (no padding is done)")
+        if why is not None:
+            out[v] = why
+    return out
+
+
+def choices(prog: Program, b: BlockInfo, target: Any, quantizable: bool) -> tuple[str, ...]:
+    values = GPU_VALUES if target.kind == "cuda" else CPU_VALUES
+    bad = reasons(prog, b, target, quantizable)
+    return ("none",) + tuple(v for v in values if v not in bad)
+
+
+def dot_knobs(b: BlockInfo, target: Any, offered: tuple[str, ...]) -> list[Knob]:
+    """Tile knobs of the intrinsic's outer loops, used only while ``<block>.tensorize`` is not none."""
+    if len(offered) < 2:
+        return []
+    layout = dot_layout(b)
+    assert not isinstance(layout, str)
+    _, _, s, r = layout
+    intrins = GPU_INTRINS if target.kind == "cuda" else CPU_INTRINS
+    lanes = math.lcm(*(intrins[v].lanes for v in offered[1:]))
+    width = 4
+    n_out, n_red = b.iters[s].extent // lanes, b.iters[r].extent // width
+    note = " (used only while the block is tensorized)"
+    if target.kind == "cuda":
+        return [Knob(f"{b.name}.dot.tile.{b.iters[r].name}", split_choices(n_red, 3, 16), default=_pick(split_choices(n_red, 3, 16), (4, 2)),
+                     doc=f"reduction loop in steps of {width} split into 3 levels" + note)]
+    return [
+        Knob(f"{b.name}.dot.tile.{b.iters[s].name}", split_choices(n_out, 4, MAX_DOT_REGISTERS),
+             default=_pick(split_choices(n_out, 4, MAX_DOT_REGISTERS), (1, 1, 4)),
+             doc=f"{b.iters[s].name} in blocks of {lanes} lanes split into 4 levels (the last: intrinsic calls per row of the register tile)" + note),
+        Knob(f"{b.name}.dot.tile.{b.iters[r].name}", split_choices(n_red, 2), default=_pick(split_choices(n_red, 2), (16,)),
+             doc=f"{b.iters[r].name} in steps of {width} split into 2 levels" + note),
+    ]
+
+
+def _pick(options: tuple[tuple[int, ...], ...], wants: tuple[int, ...]) -> tuple[int, ...]:
+    def cost(c: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
+        return (sum(abs(math.log2(f) - math.log2(w)) for f, w in zip(c[1:], wants)), c)
+
+    return min(options, key=cost)
+
+
+# --- CPU schedule ---------------------------------------------------------------------------------
+
+
+def packed_index_map(channel_dim: int, intrin: Intrin) -> Any:
+    """``W[k, j] -> Wp[j // lanes, k // width, j % lanes, k % width]`` for a 2-D weight whose
+    dimension ``channel_dim`` is the output channel (``j``) and the other the reduction (``k``)."""
+    lanes, width = intrin.lanes, intrin.width
+
+    def index_map(*idx: Any) -> list[Any]:
+        jj, kk = (idx[0], idx[1]) if channel_dim == 0 else (idx[1], idx[0])
+        return [jj // lanes, kk // width, jj % lanes, kk % width]
+
+    return index_map
+
+
+def pack_weight(sch: Any, blk: Any, wt: Read, s: int, intrin: Intrin) -> tuple[Any, bool]:
+    """Put the weight into the intrinsic's layout: re-lay the block that produces it, or add a
+    packing stage before ``blk`` (a native op's weight input). Returns the block that writes the
+    packed weight and whether it is a new one."""
+    index_map = packed_index_map(wt.dims.index((s,)), intrin)
+    producers = [p for p in sch.get_producers(blk) if str(sch.get(p).writes[0].source.name) == wt.buffer]
+    if not producers and "opforge.prepacked" in (sch.mod["main"].attrs or {}):
+        # a prepacked main: the weight parameter itself arrives in the packed layout
+        names = [str(x.source.name) for x in sch.get(blk).reads]
+        sch.transform_layout(blk, ("read", names.index(wt.buffer)), index_map)
+        return blk, False
+    new = not producers
+    if producers:
+        packer = producers[0]
+    else:
+        names = [str(x.source.name) for x in sch.get(blk).reads]
+        packer = sch.cache_read(blk, names.index(wt.buffer), "global")
+    sch.transform_layout(packer, ("write", 0), index_map)
+    return packer, new
+
+
+def perfect(factors: tuple[int, ...], extent: int) -> tuple[int, ...]:
+    """``factors`` with each inner one taken down to a divisor of what is left of ``extent``.
+
+    A tensorized block cannot run under a guard (TVM matches the intrinsic on unpredicated
+    blocks), so a tile of 17 rows split (2, 2, 4, 2) becomes (17, 1, 1, 1) and 36 / 4 = 9
+    reduction steps split (3, 4) become (3, 3): the same config, legal for every extent.
+    """
+    left, inner = extent, []
+    for f in reversed(factors[1:]):
+        d = max(x for x in range(1, min(f, left) + 1) if left % x == 0)
+        inner.append(d)
+        left //= d
+    return (left, *reversed(inner))
+
+
+def schedule_dot(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str | None, value: str) -> list[Any]:
+    """Tile, pack and tensorize the tiled block ``b`` with intrinsic ``value``; returns helper blocks
+    (write-back or fused epilogue, the weight packer) for the caller to vectorize."""
+    intrin = load(value)
+    layout = dot_layout(b)
+    assert not isinstance(layout, str)
+    _, wt, s, r = layout
+    blk = sch.get_sblock(b.name)
+    packer, new_packer = pack_weight(sch, blk, wt, s, intrin)
+    loops = list(sch.get_loops(blk))
+    v_outer, v_inner = sch.split(loops[s], [None, intrin.lanes])
+    r_outer, r_inner = sch.split(loops[r], [None, intrin.width])
+    levels: list[list[Any]] = [[], [], [], []]
+    red: list[list[Any]] = [[], []]
+    for pos, it in enumerate(b.iters):
+        if pos == r:
+            k_factors = perfect(cfg.ints(f"{b.name}.dot.tile.{it.name}"), it.extent // intrin.width)
+            parts = sch.split(r_outer, [None, k_factors[1]])
+            red[0].append(parts[0])
+            red[1].append(parts[1])
+            continue
+        if pos == s:
+            factors, loop = perfect(cfg.ints(f"{b.name}.dot.tile.{it.name}"), it.extent // intrin.lanes), v_outer
+        else:
+            factors, loop = perfect(cfg.ints(f"{b.name}.tile.{it.name}"), it.extent), loops[pos]
+        for level, part in enumerate(sch.split(loop, [None, *factors[1:]])):
+            levels[level].append(part)
+    s0, s1, s2, s3 = levels
+    sch.reorder(*s0, *s1, *red[0], *s2, *red[1], *s3, v_inner, r_inner)
+    helpers = []
+    write_at = cfg.integer(f"{b.name}.write_at")
+    if write_at:
+        loop = (s0 if write_at == 1 else s1)[-1]
+        if epilogue is not None:
+            tail = sch.get_sblock(epilogue)
+            prim.fuse_epilogue(sch, tail, loop)
+        else:
+            tail = prim.cache_write_at(sch, blk, loop)
+        helpers.append(tail)
+    prim.parallelize(sch, s0[: cfg.integer(f"{b.name}.parallel")])
+    prim.auto_unroll(sch, sch.get_loops(blk)[0], cfg.integer(f"{b.name}.unroll"), explicit=True)
+    if cfg.flag(f"{b.name}.unroll_regs"):
+        prim.unroll(sch, s3)
+    init = prim.decompose(sch, blk, red[0][0])
+    sch.vectorize(sch.get_loops(init)[-1])
+    sch.tensorize(v_inner, intrin.name)
+    if new_packer:  # a weight-quantize stage that packs is scheduled with the other stages
+        _schedule_packer(sch, packer, target)
+    return helpers
+
+
+def _schedule_packer(sch: Any, packer: Any, target: Any) -> None:
+    """The packing stage runs once per call: its outer loop in parallel."""
+    loops = sch.get_loops(packer)
+    if loops and target.cores > 1:
+        sch.parallel(loops[0])
+
+
+# --- CUDA schedule --------------------------------------------------------------------------------
+
+
+def schedule_dp4a(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str | None) -> None:
+    """The GPU rules' SSSRRSRS tiling with the reduction in steps of 4 and ``__dp4a`` innermost::
+
+        for bx, vthread, tx, k0, k1, regs, k2, regs:      ...
+          C_local[i, j] += A_shared[i, k4*4:k4*4+4] . B_shared[j, k4*4:k4*4+4]   # one __dp4a
+
+    Both operands are staged in shared memory (dp4a reads them from there, whatever the
+    ``shared`` knobs say), the weight's tile stored with the reduction dimension last.
+    """
+    from .gpu import _cooperative_fetch
+
+    intrin = load("dp4a")
+    layout = dot_layout(b)
+    assert not isinstance(layout, str)
+    act, wt, s, r = layout
+    blk = sch.get_sblock(b.name)
+    for t, pos in zip(cfg.ints(f"{b.name}.threads"), b.spatial):
+        it = b.iters[pos]
+        span = t * math.prod(cfg.ints(f"{b.name}.tile.{it.name}"))
+        if it.extent % span:
+            raise ScheduleError(
+                f"dp4a runs on unguarded tiles only: extent {it.extent} of {it.name} is not a multiple of its {t} threads x "
+                f"register tile {span // t}; pick a thread count and tile that divide it, or tensorize none"
+            )
+    threads = iter(cfg.ints(f"{b.name}.threads"))
+    loops = list(sch.get_loops(blk))
+    r_outer, r_inner = sch.split(loops[r], [None, intrin.width])
+    levels: list[list[Any]] = [[] for _ in range(5)]
+    red: list[list[Any]] = [[], [], []]
+    for pos, it in enumerate(b.iters):
+        if pos == r:
+            k_factors = perfect(cfg.ints(f"{b.name}.dot.tile.{it.name}"), it.extent // intrin.width)
+            for level, part in enumerate(sch.split(r_outer, [None, *k_factors[1:]])):
+                red[level].append(part)
+            continue
+        t = next(threads)
+        a, c = cfg.ints(f"{b.name}.tile.{it.name}")
+        for level, part in enumerate(sch.split(loops[pos], [None, 1, t, a, c])):
+            levels[level].append(part)
+    s0, s1, s2, s3, s4 = levels
+    sch.reorder(*s0, *s1, *s2, *red[0], *red[1], *s3, *red[2], *s4, r_inner)
+    bx = sch.fuse(*s0) if len(s0) > 1 else s0[0]
+    sch.bind(bx, "blockIdx.x")
+    tx = sch.fuse(*s2) if len(s2) > 1 else s2[0]
+    sch.bind(tx, "threadIdx.x")
+    n_threads = math.prod(cfg.ints(f"{b.name}.threads"))
+    local = sch.cache_write(blk, 0, "local")
+    sch.reverse_compute_at(local, tx, preserve_unit_loops=True)
+    if epilogue is not None:
+        sch.reverse_compute_inline(sch.get_sblock(epilogue))
+    for read in (act, wt):
+        names = [str(x.source.name) for x in sch.get(blk).reads]
+        shared = sch.cache_read(blk, names.index(read.buffer), "shared", consumer_blocks=[blk])
+        sch.compute_at(shared, red[0][-1], preserve_unit_loops=True)
+        if read is wt and wt.dims.index((r,)) == 0:
+            sch.transform_layout(shared, ("write", 0), lambda kk, jj: [jj, kk])
+        _cooperative_fetch(sch, shared, n_threads, 1, len(read.dims))
+    prim.auto_unroll(sch, bx, cfg.integer(f"{b.name}.unroll"), explicit=True)
+    prim.decompose(sch, blk, red[0][0])
+    sch.tensorize(r_inner, intrin.name)
