@@ -135,7 +135,7 @@ class TuningSession:
             prepared.task, prepared.func, prepared.space, strategy, self.builder, self.runner, model, store, features,
             prepared.args, prepared.check, batch_size=o.batch_size, on_trial=on_trial,
             other_features=self.other_features, warm_start_limit=o.warm_start_limit,
-            initial=(prepared.space.default(),),
+            initial=(prepared.space.default(),), strategy_name=o.strategy,
         )
 
     def measure(self, prepared: Prepared, config: Any) -> MeasureResult:

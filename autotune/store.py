@@ -2,7 +2,7 @@
 
 The tuner uses exactly these methods, so it runs the same against ``MemoryStore`` (tests) and
 ``DBStore`` (``tuning_db.TuningDB``: SQLite or PostgreSQL), which adds provenance (versions,
-host, team, time) when it turns a trial into a ``tuning_db.Record``.
+host, team, time, the search strategy) when it turns a trial into a ``tuning_db.Record``.
 """
 
 from __future__ import annotations
@@ -40,19 +40,24 @@ class Task:
 
 @dataclass(frozen=True)
 class StoredTrial:
-    """A trial read back from a store: the Config JSON and what measuring it gave."""
+    """A trial read back from a store: the Config JSON, what measuring it gave, and the search
+    strategy that proposed it (None outside a search, or not recorded)."""
 
     workload_key: str
     config: str
     result: MeasureResult
+    strategy: str | None = None
 
 
 class Store(Protocol):
     def begin(self, task: Task) -> None:
         """Make the workload and target known before trials are added."""
 
-    def add_trial(self, task: Task, config_json: str, result: MeasureResult) -> None:
-        """Keep one measured trial, now (a killed run loses nothing it measured)."""
+    def add_trial(self, task: Task, config_json: str, result: MeasureResult, strategy: str | None = None) -> None:
+        """Keep one measured trial, now (a killed run loses nothing it measured).
+
+        ``strategy``: the registered name of the search strategy that proposed it; None outside a search.
+        """
 
     def trials(self, task: Task) -> list[StoredTrial]:
         """Every stored trial of this workload on this target and hardware fingerprint."""
@@ -77,8 +82,8 @@ class MemoryStore:
         self._tasks[self._key(task)] = task
         self._trials.setdefault(self._key(task), [])
 
-    def add_trial(self, task: Task, config_json: str, result: MeasureResult) -> None:
-        self._trials[self._key(task)].append(StoredTrial(task.workload_key, config_json, result))
+    def add_trial(self, task: Task, config_json: str, result: MeasureResult, strategy: str | None = None) -> None:
+        self._trials[self._key(task)].append(StoredTrial(task.workload_key, config_json, result, strategy))
 
     def trials(self, task: Task) -> list[StoredTrial]:
         return list(self._trials.get(self._key(task), []))
@@ -131,7 +136,7 @@ class DBStore:
         self.db.add_workload(Workload(task.workload_key, task.workload_text, task.op_name, task.sizes, task.dtypes))
         self.db.add_target(TargetInfo.of(task.target))
 
-    def add_trial(self, task: Task, config_json: str, result: MeasureResult) -> None:
+    def add_trial(self, task: Task, config_json: str, result: MeasureResult, strategy: str | None = None) -> None:
         from tuning_db import Record
 
         self.db.add_record(
@@ -151,6 +156,7 @@ class DBStore:
                 host=self.host,
                 team=self.team,
                 created_at=datetime.now(timezone.utc),
+                strategy=strategy,
             )
         )
 
@@ -164,7 +170,7 @@ class DBStore:
             rel_l2_error=record.rel_l2_error,
             trace=record.trace,
         )
-        return StoredTrial(record.workload_key, record.config, result)
+        return StoredTrial(record.workload_key, record.config, result, record.strategy)
 
     def trials(self, task: Task) -> list[StoredTrial]:
         records = self.db.records_for(task.workload_key, task.target.canonical(), task.target.fingerprint())

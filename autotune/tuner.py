@@ -94,13 +94,17 @@ class Tuner:
         other_features: Callable[[str, str], FeatureExtractor | None] | None = None,
         warm_start_limit: int = 512,
         initial: Sequence[Any] = (),
+        strategy_name: str | None = None,
     ) -> None:
+        """``strategy_name``: the registered name of ``strategy``, written on every stored trial (so a
+        report can tell the random-search curve from the guided one); None leaves it unrecorded."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.task = task
         self.func = func
         self.space = space
         self.strategy = strategy
+        self.strategy_name = strategy_name
         self.builder = builder
         self.runner = runner
         self.cost_model = cost_model
@@ -234,7 +238,7 @@ class Tuner:
 
     def _record(self, cfg: Any, result: MeasureResult, max_trials: int) -> None:
         _, before = self.best
-        self.store.add_trial(self.task, cfg.to_json(), result)
+        self.store.add_trial(self.task, cfg.to_json(), result, strategy=self.strategy_name)
         self._note(cfg, result)
         self.history.append(result.cost)
         _, after = self.best

@@ -42,11 +42,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--configs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", default=None, help="run the cases whose label contains this text")
     args = parser.parse_args()
     target = get_target("cuda")
     dev = tvm.cuda()
     failures = 0
     for name, op in cases().items():
+        if args.only and args.only not in name:
+            continue
         rng = np.random.default_rng(args.seed)
         space = space_for(op, target)
         built = matched = rejected = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import check_dtype, is_float, numpy_dtype, tolerance
+from .dtypes import check_dtype, is_float, numpy_dtype, scaled_atol, tolerance
 from .op import Op
 from .verify import verify
 
@@ -28,7 +28,8 @@ def random_inputs(op: Op, rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def assert_close(got: np.ndarray, want: np.ndarray, dtype: str, what: str = "") -> None:
-    """Assert ``got`` matches ``want`` within ``tolerance(dtype)`` (exactly for integers).
+    """Assert ``got`` matches ``want`` within ``tolerance(dtype)`` (exactly for integers); the
+    absolute tolerance is scaled by the output's magnitude (``dsl.dtypes.scaled_atol``).
 
     The message names ``what``, the worst element (index, both values) and how many are off.
     """
@@ -44,6 +45,7 @@ def assert_close(got: np.ndarray, want: np.ndarray, dtype: str, what: str = "") 
         err = np.abs(g - w).astype(np.float64)
     else:
         g, w = got.astype(np.float64), want.astype(np.float64)
+        atol = scaled_atol(atol, w)
         bad = ~np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
         err = np.where(np.isnan(g - w), np.inf, np.abs(g - w))
     if not bad.any():

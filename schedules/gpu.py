@@ -58,9 +58,11 @@ def knobs(prog: Program, target: Any) -> list[Knob]:
             out += _tiled_knobs(b, target)
             offered = tensorize.choices(prog, b, target, quantizable=b.name == q_stage)
             out.append(Knob(f"{b.name}.tensorize", offered, default="none",
-                            doc="dp4a: the innermost 4 reduction steps as one __dp4a from shared memory; for a float op used "
-                            "only while it is quantized"))
-            out += tensorize.dot_knobs(b, target, offered)
+                            doc="dp4a: the innermost 4 reduction steps as one __dp4a from shared memory; mma: int8 tensor cores "
+                            "(16 x 16 x 32 steps, ldmatrix fragments); for a float op used only while it is quantized"))
+            out += tensorize.dot_knobs(b, target, tuple(v for v in offered if v != "mma"))
+            if "mma" in offered:
+                out += tensorize.mma_knobs(b)
         elif b.role in ("spatial", "reduction") and not b.is_output:
             out.append(_compute_knob(b))
         elif b.role in ("spatial", "reduction"):
@@ -165,6 +167,10 @@ def apply(sch: Any, prog: Program, cfg: Config, target: Any) -> None:
             value = cfg.text(f"{b.name}.tensorize") if f"{b.name}.tensorize" in cfg else "none"
             if value == "dp4a" and _reads_int8(prog, b):
                 tensorize.schedule_dp4a(sch, b, cfg, target, epilogue.get(b.name))
+            elif value == "mma" and _reads_int8(prog, b):
+                tensorize.schedule_mma(sch, b, cfg, target)
+                if epilogue.get(b.name):  # the tensor-core store writes the int32 result; the epilogue runs on its own
+                    _schedule_rows(sch, prog.block(epilogue[b.name]), 256, 16, target)
             else:
                 _schedule_tiled(sch, b, cfg, target, epilogue.get(b.name))
         elif b.role in ("spatial", "reduction") and not b.is_output:

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="valid-type"
 """Tensor intrinsics for tensorize, registered with TVM once per process and only when needed.
 
 ``import tvm.s_tir.tensor_intrin`` registers every intrinsic TVM has (CUDA mma/wmma variants,
@@ -46,7 +47,7 @@ CPU_INTRINS = {
 #: GPU: dp4a is C[0] += A[4] . B[4]; mma the m16n8k32 int8 tensor-core instruction (with its loads)
 GPU_INTRINS = {
     "dp4a": Intrin("dp4a_s8s8s32", 1, 4, "int8", "int8"),
-    "mma": Intrin("mma_i8i8i32_trans_b", 16, 32, "int8", "int8"),
+    "mma": Intrin("mma_i8i8i32", 16, 32, "int8", "int8"),
 }
 
 

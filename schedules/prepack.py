@@ -22,6 +22,7 @@ from typing import Any
 
 from .config import Config
 from .errors import ScheduleError
+from .space import Space
 
 #: a PrimFunc with this attribute reads its weight already packed (tensorize re-lays the parameter)
 PREPACKED_ATTR = "opforge.prepacked"
@@ -67,16 +68,14 @@ def prepacked(func: Any, config: Config, target: Any) -> Prepacked:
     main = s_tir.Schedule(main_prog.func, seed=1)
     rules.apply(main, main_prog, main_cfg, target)
 
-    pre = s_tir.Schedule(lower(pre_op), seed=1)
-    w_q = pre.get_sblock(f"{p.weight}_q")
-    if value != "none":
-        block = main_prog.block(p.stage)
-        layout = tensorize.dot_layout(block)
+    pre_prog = analyze(lower(pre_op), {st.name: [ax.name for ax in st.domain] for st in pre_op.stages})
+    pre = s_tir.Schedule(pre_prog.func, seed=1)
+    if value in tensorize.CPU_VALUES:  # the packed layout the CPU intrinsic reads
+        layout = tensorize.dot_layout(main_prog.block(p.stage))
         assert not isinstance(layout, str)
-        _, wt, s, r = layout
+        _, wt, s, _ = layout
         intrin = tensorize.load(value)
-        pre.transform_layout(w_q, ("write", 0), tensorize.packed_index_map(wt.dims.index((s,)), intrin))
-    loops = pre.get_loops(w_q)
-    if loops and target.cores > 1 and target.kind != "cuda":
-        pre.parallel(loops[0])
+        pre.transform_layout(pre.get_sblock(f"{p.weight}_q"), ("write", 0), tensorize.packed_index_map(wt.dims.index((s,)), intrin))
+    # the weight stages get the rule set's default schedule (parallel loops on a CPU, threads on a GPU)
+    rules.apply(pre, pre_prog, Space(tuple(rules.knobs(pre_prog, target))).default(), target)
     return Prepacked(pre, main, tuple(pre_op.outputs))

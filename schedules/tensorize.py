@@ -31,7 +31,7 @@ from .space import Knob
 from .structure import BlockInfo, Program, Read
 
 CPU_VALUES = ("vnni", "avx2", "sdot")
-GPU_VALUES = ("dp4a",)
+GPU_VALUES = ("dp4a", "mma")
 MAX_DOT_REGISTERS = 4  # cap of the innermost tile of the vector loop, in intrinsic calls
 
 
@@ -111,6 +111,11 @@ def reasons(prog: Program, b: BlockInfo, target: Any, quantizable: bool) -> dict
             elif not quantizable and v == "avx2":
                 why = ("avx2's pmaddubsw saturates int16 pair sums of full-range uint8 x int8 data (it is offered for quantized "
                        "float ops, whose activations it stores in 7 bits); use vnni or none")
+            elif v == "mma" and (len(b.spatial) != 2 or int(str(target.tvm.get("arch", "sm_0"))[3:]) < 80):
+                why = "mma (int8 m16n8k32 tensor cores) needs a 2-D output and sm_80 or newer"
+            elif v == "mma" and (b.iters[next(p for p in b.spatial if p != s)].extent % 16 or n % 16 or k % 32):
+                m = b.iters[next(p for p in b.spatial if p != s)].extent
+                why = f"mma covers 16 x 16 x 32 steps; extents {m} x {n} x {k} are not multiples (no padding is done)"
             elif n % intrin.lanes or k % intrin.width:
                 why = (f"{v} covers {intrin.lanes} {b.iters[s].name} x {intrin.width} {b.iters[r].name}; extents {n} x {k} are "
                        f"not multiples (no padding is done)")
@@ -328,3 +333,117 @@ def schedule_dp4a(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: st
     prim.auto_unroll(sch, bx, cfg.integer(f"{b.name}.unroll"), explicit=True)
     prim.decompose(sch, blk, red[0][0])
     sch.tensorize(r_inner, intrin.name)
+
+
+MMA_TILE = (16, 16, 32)  # m, n, k of one tensor-core step (two m16n8k32 instructions)
+
+
+def mma_knobs(b: BlockInfo) -> list[Knob]:
+    """Tile knobs of the tensor-core schedule, in 16 x 16 x 32 steps (used only while tensorize is mma)."""
+    layout = dot_layout(b)
+    assert not isinstance(layout, str)
+    act, _, s, r = layout
+    i = next(p for p in b.spatial if p != s)
+    m, n, k = b.iters[i].extent // MMA_TILE[0], b.iters[s].extent // MMA_TILE[1], b.iters[r].extent // MMA_TILE[2]
+    note = " (used only while the block is tensorized with mma)"
+    out = []
+    for pos, extent, wants in ((i, m, (2, 2, 2, 2)), (s, n, (2, 2, 2, 1))):
+        options = split_choices(extent, 5, 8)
+        out.append(Knob(f"{b.name}.mma.tile.{b.iters[pos].name}", options, default=_pick(options, wants),
+                        doc="16-wide steps split over blockIdx.x, blockIdx.y, warps (threadIdx.y), and two register levels" + note))
+    options = split_choices(k, 3, 4)
+    out.append(Knob(f"{b.name}.mma.tile.{b.iters[r].name}", options, default=_pick(options, (2, 1)),
+                    doc="32-deep reduction steps split into 3 levels (shared-memory refill, fragment load, mma)" + note))
+    return out
+
+
+def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any) -> None:
+    """Tensor cores: int8 m16n8k32 ``mma.sync`` on ldmatrix-loaded fragments (TVM's intrinsics)::
+
+        for bx, by, ty(warps): for k0: [A, B tiles -> shared]
+          for k1: [A, B fragments -> warp registers (ldmatrix)]
+            for i3, j3, k2, i4, j4: C_warp[16 x 16] += A_warp[16 x 32] . B_warp[32 x 16]   # mma
+        C_warp -> C (mma store)
+
+    The result is written to the block's own output (int32): a dequantize or other epilogue runs
+    as its own kernel.
+    """
+    load("mma")
+    mod = _intrinsic_module_cuda()
+    layout = dot_layout(b)
+    assert not isinstance(layout, str)
+    act, wt, s, r = layout
+    i = next(p for p in b.spatial if p != s)
+    if len(b.spatial) != 2:
+        raise ScheduleError(f"mma needs a 2-D output; {b.name} has {len(b.spatial)} spatial loops")
+    b_trans = wt.dims.index((s,)) == 0  # W[j, k]: dense's layout
+    blk = sch.get_sblock(b.name)
+    loops = sch.get_loops(blk)
+    li, lj, lk = loops[i], loops[s], loops[r]
+    li, i_tc = sch.split(li, [None, MMA_TILE[0]])
+    lj, j_tc = sch.split(lj, [None, MMA_TILE[1]])
+    lk, k_tc = sch.split(lk, [None, MMA_TILE[2]])
+    sch.reorder(li, lj, lk, i_tc, j_tc, k_tc)
+    outer = sch.blockize(i_tc)
+    fi = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[i].name}"), b.iters[i].extent // MMA_TILE[0])
+    fj = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[s].name}"), b.iters[s].extent // MMA_TILE[1])
+    fk = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[r].name}"), b.iters[r].extent // MMA_TILE[2])
+    i0, i1, i2, i3, i4 = sch.split(li, list(fi))
+    j0, j1, j2, j3, j4 = sch.split(lj, list(fj))
+    k0, k1, k2 = sch.split(lk, list(fk))
+    sch.reorder(i0, j0, i1, j1, j2, i2, k0, k1, i3, j3, k2, i4, j4)
+    sch.bind(sch.fuse(i0, j0), "blockIdx.x")
+    sch.bind(sch.fuse(i1, j1), "blockIdx.y")
+    ty = sch.fuse(j2, i2)
+    sch.bind(ty, "threadIdx.y")
+    warps = fi[2] * fj[2]
+    for idx in range(2):
+        shared = sch.cache_read(outer, idx, "shared")
+        sch.compute_at(shared, k0)
+        fused = sch.fuse(*sch.get_loops(shared)[-2:])
+        _, f1, f2, f3 = sch.split(fused, [None, warps, 32, 16])
+        sch.bind(f2, "threadIdx.x")
+        sch.bind(f1, "threadIdx.y")
+        sch.vectorize(f3)
+        sch.storage_align(shared, 0, axis=-2, factor=32, offset=16)  # no bank conflicts for ldmatrix
+    a_warp = sch.cache_read(outer, 0, "warp")
+    b_warp = sch.cache_read(outer, 1, "warp")
+    sch.compute_at(a_warp, k1)
+    sch.compute_at(b_warp, k1)
+    c_warp = sch.cache_write(outer, 0, "warp")
+    sch.reverse_compute_at(c_warp, ty)
+    ii, jj = sch.get_loops(c_warp)[-2:]
+    io, ii = sch.split(ii, [None, 16])
+    jo, ji = sch.split(jj, [None, 16])
+    sch.reorder(io, jo, ii, ji)
+    init = sch.decompose_reduction(outer, sch.get_loops(outer)[3])
+
+    def fragment(block: Any, height: int, width: int) -> Any:
+        y, x = sch.get_loops(block)[-2:]
+        y0, y1 = sch.split(y, [None, height])
+        x0, x1 = sch.split(x, [None, width])
+        sch.reorder(y0, x0, y1, x1)
+        return y1
+
+    loop_a = fragment(a_warp, 16, 32)
+    loop_b = fragment(b_warp, 16, 32) if b_trans else fragment(b_warp, 32, 16)
+    a_map = mod.shared_16x32_to_ldmatrix_32x16_layout
+    b_map = a_map if b_trans else mod.shared_32x16_to_ldmatrix_32x16_layout
+    c_map = mod.shared_16x16_to_ldmatrix_32x8_layout
+    sch.transform_layout(a_warp, ("write", 0), lambda y, x: (y // 16, x // 32, *a_map(y % 16, x % 32)))
+    if b_trans:
+        sch.transform_layout(b_warp, ("write", 0), lambda y, x: (y // 16, x // 32, *b_map(y % 16, x % 32)))
+    else:
+        sch.transform_layout(b_warp, ("write", 0), lambda y, x: (y // 32, x // 16, *b_map(y % 32, x % 16)))
+    sch.transform_layout(c_warp, ("read", 0), lambda y, x: (y // 16, x // 16, *c_map(y % 16, x % 16)))
+    sch.tensorize(loop_a, mod.LDMATRIX_i8_A_INTRIN)
+    sch.tensorize(loop_b, mod.LDMATRIX_i8_B_TRANS_INTRIN if b_trans else mod.LDMATRIX_i8_B_INTRIN)
+    sch.tensorize(sch.get_loops(blk)[-3], mod.MMA_i8i8i32_TRANS_B_INTRIN if b_trans else mod.MMA_i8i8i32_INTRIN)
+    sch.tensorize(init, mod.MMA_fill_16x16_i32_INTRIN)  # the init block zeroes exactly one 16 x 16 tile
+    sch.tensorize(sch.get_loops(c_warp)[-2], mod.MMA_store_16x16_i32_global_INTRIN)
+
+
+def _intrinsic_module_cuda() -> Any:
+    from .intrinsics import _tvm_module
+
+    return _tvm_module("cuda")

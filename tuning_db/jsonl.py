@@ -58,6 +58,8 @@ def line_of(entry: Entry) -> str:
             "rel_l2_error": _metric(entry.rel_l2_error),
             "created_at": entry.created_at.isoformat(),
         }
+        if entry.strategy is None:
+            del body["strategy"]  # as exported before schema 0003: an older opforge still reads the line
     return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 

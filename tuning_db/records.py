@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 STATUSES: tuple[str, ...] = ("ok", "build_error", "run_error", "timeout", "wrong_result")
+# the form of a search strategy's name (``autotune.strategies.STRATEGIES`` lists the registered ones;
+# the database does not import the autotuner, a test checks every registered name has this form)
+STRATEGY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 def canonical_json(value: Any) -> str:
@@ -123,7 +127,9 @@ class Record:
 
     ``target`` is the target's canonical text and ``fingerprint`` its hardware fingerprint;
     ``config`` is the Config JSON and ``trace`` the TVM trace JSON kept for replay.
-    ``created_at`` is stored in UTC.
+    ``created_at`` is stored in UTC. ``strategy`` names the search strategy that proposed the
+    trial (``"evolutionary"``, ``"random"``, ...); None where none did (a record from before schema 0003,
+    a re-measurement outside any search).
     """
 
     workload_key: str
@@ -141,10 +147,13 @@ class Record:
     host: str
     team: str | None
     created_at: datetime
+    strategy: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown record status {self.status!r}; expected one of {list(STATUSES)}")
+        if self.strategy is not None and not (isinstance(self.strategy, str) and STRATEGY_NAME.match(self.strategy)):
+            raise ValueError(f"strategy {self.strategy!r} is not a strategy name; expected None or {STRATEGY_NAME.pattern}")
         object.__setattr__(self, "run_secs", tuple(float(s) for s in self.run_secs))
         object.__setattr__(self, "created_at", to_utc(self.created_at))
 
@@ -157,7 +166,9 @@ class Record:
     def uid(self) -> str:
         """Identity of the trial (what ran, where, when, by whom), not its result.
 
-        Two records with one uid and different results are a conflicting duplicate.
+        Two records with one uid and different results are a conflicting duplicate. The strategy
+        joins the identity only where recorded, so a record without one keeps the uid it had before
+        schema 0003.
         """
         identity = [
             self.workload_key,
@@ -170,6 +181,8 @@ class Record:
             self.tvm_version,
             self.created_at.isoformat(),
         ]
+        if self.strategy is not None:
+            identity.append(self.strategy)
         return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 
     def to_row(self) -> dict[str, Any]:
@@ -194,6 +207,7 @@ class Record:
             "team": self.team,
             # stored naive: SQLite keeps no zone, and every stored time is UTC
             "created_at": self.created_at.replace(tzinfo=None),
+            "strategy": self.strategy,
         }
 
     @classmethod
@@ -214,4 +228,5 @@ class Record:
             host=row["host"],
             team=row["team"],
             created_at=row["created_at"].replace(tzinfo=timezone.utc),
+            strategy=row["strategy"],
         )

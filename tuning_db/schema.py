@@ -68,6 +68,8 @@ records = Table(
     Column("host", String(255), nullable=False),
     Column("team", String(255), nullable=True),
     Column("created_at", DateTime, nullable=False),
+    # the search strategy that proposed the trial; NULL where not recorded (before 0003, revalidation)
+    Column("strategy", String(32), nullable=True),
     Index("ix_records_best", "workload_id", "target_id", "status", "median_secs", "id"),
     Index("ix_records_created_at", "created_at"),
 )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .records import STATUSES, Record, TargetInfo, TvmModule, Workload
+from .records import STATUSES, STRATEGY_NAME, Record, TargetInfo, TvmModule, Workload
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_TEXT_CHARS = 1024 * 1024
@@ -50,6 +50,8 @@ INSTRUCTIONS = frozenset(
 _WORKLOAD_FIELDS = {"type", "key", "text", "op_name", "sizes", "dtypes"}
 _TARGET_FIELDS = {"type", "name", "canonical", "fingerprint", "hardware"}
 _RECORD_FIELDS = {"type"} | set(Record.__dataclass_fields__)
+# a record without a strategy is exported without the field, as before schema 0003
+_RECORD_OPTIONAL = frozenset({"strategy"})
 _TVM_MODULE_FIELDS = {"type"} | set(TvmModule.__dataclass_fields__)
 SHASH = re.compile(r"^-?[0-9]{1,20}$")
 # a trace saved with tvm.ir.save_json holds only these node types: plain values and number immediates
@@ -144,7 +146,7 @@ def target_of(entry: Mapping[str, Any]) -> TargetInfo:
 
 
 def record_of(entry: Mapping[str, Any]) -> Record:
-    _fields(entry, _RECORD_FIELDS, "record")
+    _fields(entry, _RECORD_FIELDS, "record", optional=_RECORD_OPTIONAL)
     run_secs = entry["run_secs"]
     check(isinstance(run_secs, list) and len(run_secs) <= MAX_REPEATS, f"run_secs must be a list of at most {MAX_REPEATS} numbers")
     for secs in run_secs:
@@ -159,6 +161,7 @@ def record_of(entry: Mapping[str, Any]) -> Record:
         check(isinstance(trace, str) and len(trace) <= MAX_TRACE_CHARS, f"trace must be JSON text of at most {MAX_TRACE_CHARS} chars")
         check_trace(trace)
     team = entry["team"]
+    strategy = entry.get("strategy")
     return Record(
         workload_key=_string(entry, "workload_key", 64, KEY),
         target=_string(entry, "target", 4096, PRINTABLE),
@@ -175,6 +178,7 @@ def record_of(entry: Mapping[str, Any]) -> Record:
         host=_string(entry, "host", 255, PRINTABLE),
         team=None if team is None else _string(entry, "team", 255, PRINTABLE),
         created_at=_time(entry["created_at"]),
+        strategy=None if strategy is None else _string(entry, "strategy", 32, STRATEGY_NAME),
     )
 
 
@@ -256,8 +260,8 @@ def plain_trace(value: Any) -> Any:
     return build(root, 0)
 
 
-def _fields(entry: Mapping[str, Any], expected: set[str], what: str) -> None:
-    missing = expected - entry.keys()
+def _fields(entry: Mapping[str, Any], expected: set[str], what: str, optional: frozenset[str] = frozenset()) -> None:
+    missing = expected - optional - entry.keys()
     extra = entry.keys() - expected
     check(not missing, f"{what} lacks {sorted(missing)}")
     check(not extra, f"{what} has unknown fields {sorted(extra)[:5]}; expected {sorted(expected)}")

@@ -16,6 +16,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from dsl.dtypes import scaled_atol
+
 from .pool import Worker, WorkerCrashed, WorkerError, WorkerTimeout
 from .result import OK, RUN_ERROR, TIMEOUT, WRONG_RESULT, BuildResult, MeasureResult
 
@@ -68,7 +70,7 @@ def compare(out: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> 
     max_abs = float(diff.max()) if diff.size else 0.0
     norm = float(np.linalg.norm(b))
     rel_l2 = float(np.linalg.norm(a - b)) / norm if norm > 0 else float(np.linalg.norm(a - b))
-    ok = bool(np.all(np.isfinite(a) == np.isfinite(b))) and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+    ok = bool(np.all(np.isfinite(a) == np.isfinite(b))) and bool(np.allclose(a, b, rtol=rtol, atol=scaled_atol(atol, b), equal_nan=True))
     return ok, (max_abs if np.isfinite(max_abs) else float("inf")), (rel_l2 if np.isfinite(rel_l2) else float("inf"))
 
 

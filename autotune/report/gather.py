@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, String, case, column, func, inspect, literal, select
+from sqlalchemy import Connection, case, func, select
 
 from tuning_db import engine as engines
 from tuning_db.records import TargetInfo, Workload
@@ -93,8 +93,7 @@ def _gather(
     tg = {i: t for i, t in tg.items() if _target_matches(t, filters)}
     target_reports = {i: TargetReport(t.name, t.canonical, t.fingerprint, _peaks_for(t, peaks)) for i, t in tg.items()}
 
-    strategy_recorded = "strategy" in {c["name"] for c in inspect(conn).get_columns("records")}
-    rows = conn.execute(_records_query(list(wl), list(tg), strategy_recorded, filtered=bool(filters.ops or filters.targets or filters.workload_keys)))
+    rows = conn.execute(_records_query(list(wl), list(tg), filtered=bool(filters.ops or filters.targets or filters.workload_keys)))
 
     pairs: dict[tuple[int, int], _Pair] = defaultdict(_Pair)
     tally = FailureTally()
@@ -144,7 +143,6 @@ def _gather(
         failures=tally.groups(),
         int8=tuple(int8),
         int8_without_accuracy=int8_without_accuracy,
-        strategy_recorded=strategy_recorded,
         numpy_source=numpy_source if numpy_secs else _NO_NUMPY,
         filters=filters.as_dict(),
     )
@@ -164,11 +162,9 @@ def _peaks_for(t: TargetInfo, given: dict[str, Peaks]) -> Peaks | None:
     return peaks_from_facts(t.hardware, f"stored hardware facts of {t.name}")
 
 
-def _records_query(workload_ids: list[int], target_ids: list[int], strategy_recorded: bool, filtered: bool) -> Any:
+def _records_query(workload_ids: list[int], target_ids: list[int], filtered: bool) -> Any:
     # the config travels only where it may turn quantization on (a knob *.quantize not "none")
     maybe_quantized = func.replace(records.c.config, 'quantize":"none"', "").like("%quantize%")
-    # the strategy column is read where the database has one (see the report's notes on strategies)
-    strategy = column("strategy", String) if strategy_recorded else literal(None, String)
     query = select(
         records.c.id,
         records.c.workload_id,
@@ -182,7 +178,7 @@ def _records_query(workload_ids: list[int], target_ids: list[int], strategy_reco
         records.c.team,
         records.c.host,
         case((maybe_quantized, records.c.config), else_=None),
-        strategy.label("strategy"),
+        records.c.strategy,
     )
     if filtered:
         query = query.where(records.c.workload_id.in_(workload_ids or [-1]), records.c.target_id.in_(target_ids or [-1]))

@@ -91,8 +91,14 @@ def _curves(data: ReportData, max_workloads: int) -> str:
     parts = []
     if not data.strategy_recorded:
         parts.append(
-            '<p class="note" id="strategy-note">No random-search curve: this database does not record which search '
-            "strategy measured a trial, so every trial of a workload and target forms one curve.</p>"
+            '<p class="note" id="strategy-note">No random-search curve: no trial here records which search strategy '
+            "measured it (stored before schema 0003, or re-measured outside a search), so every trial of a workload "
+            "and target forms one curve.</p>"
+        )
+    elif "random" not in data.strategies:
+        parts.append(
+            '<p class="note" id="strategy-note">No random-search curve: no trial here was measured by random search; '
+            "run <code>opforge tune --strategy random</code> into the same database to draw it beside the guided one.</p>"
         )
     for n, (key, pairs) in enumerate(by_workload.items()):
         if n == max_workloads:

@@ -52,7 +52,8 @@ class Series:
 
     ``secs`` holds each trial's median seconds (``inf`` for a failed trial); ``tuning_secs`` the
     tuning time at each trial since the series' first, idle pauses between runs left out.
-    ``strategy`` is None where the database does not record it.
+    ``strategy`` is None for trials that record none (stored before schema 0003, or re-measured
+    outside a search).
     """
 
     strategy: str | None
@@ -148,7 +149,7 @@ class Int8Point:
 
 @dataclass(frozen=True)
 class ReportData:
-    """The whole page's content; ``strategy_recorded`` says whether random-search curves can exist."""
+    """The whole page's content."""
 
     source: str
     generated_at: datetime
@@ -158,9 +159,18 @@ class ReportData:
     failures: tuple[FailureGroup, ...]
     int8: tuple[Int8Point, ...]
     int8_without_accuracy: int
-    strategy_recorded: bool
     numpy_source: str
     filters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        """The search strategies the report's trials record, sorted."""
+        return tuple(sorted({s.strategy for p in self.pairs for s in p.series if s.strategy is not None}))
+
+    @property
+    def strategy_recorded(self) -> bool:
+        """Whether any trial records its strategy (without one, curves cannot be split by strategy)."""
+        return bool(self.strategies)
 
     @property
     def failed(self) -> int:

@@ -27,7 +27,7 @@ def test_real_tune_of_a_small_matmul_stores_every_trial_and_resumes(matmul_32, c
         assert result.trials == 8 and [e.index for e in events] == list(range(1, 9))
         assert math.isfinite(result.best_secs) and result.best_config is not None
         stored = store.trials(prepared.task)
-        assert len(stored) == 8
+        assert len(stored) == 8 and {t.strategy for t in stored} == {"evolutionary"}
         assert stored[0].config == prepared.space.default().to_json()  # the untuned baseline goes first
         ok = [t for t in stored if t.result.ok]
         assert ok and all(t.result.max_abs_error < 1e-3 and t.result.trace for t in ok)

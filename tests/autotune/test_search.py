@@ -33,7 +33,9 @@ def make_tuner(strategy="evolutionary", seed=0, store=None, cost_model="xgb", ru
     task = Task("synthetic-key", "synthetic text", "synthetic", TARGET)
     runner = runner or ReplayRunner(trials)
     builder = ReplayBuilder(trials)
-    tuner = Tuner(task, None, space, strat, builder, runner, model, store or MemoryStore(), features, args=(), batch_size=batch_size)
+    tuner = Tuner(
+        task, None, space, strat, builder, runner, model, store or MemoryStore(), features, args=(), batch_size=batch_size, strategy_name=strategy
+    )
     return tuner, builder, runner
 
 
@@ -150,6 +152,16 @@ def test_tuner_stores_every_trial_and_measures_none_twice():
     assert result.failed_trials == sum(not t.result.ok for t in store.trials(tuner.task))
     assert result.best_secs == min(t.result.cost for t in store.trials(tuner.task))
     assert result.stop_reason == "trial budget of 40 reached"
+
+
+def test_every_stored_trial_names_the_strategy_of_its_run():
+    store = MemoryStore()
+    first, _, _ = make_tuner("random", store=store, cost_model=None)
+    first.tune(Budget(8))
+    second, _, _ = make_tuner("evolutionary", store=store)
+    assert second.resume() == 8  # the random run's trials resume the guided one, still named random
+    second.tune(Budget(8))
+    assert [t.strategy for t in store.trials(second.task)] == ["random"] * 8 + ["evolutionary"] * 8
 
 
 def test_resumed_run_measures_nothing_stored_and_warms_the_model():

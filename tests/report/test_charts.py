@@ -112,6 +112,13 @@ def test_error_messages_group_by_pattern():
         reason_of("ok")
 
 
+def test_trials_without_a_strategy_beside_recorded_ones_are_labelled_so():
+    older = Series(None, (1e-3, 9e-4), (0.0, 1.0))
+    rand = Series("random", (1e-3, 8e-4), (0.0, 1.0))
+    fig = tuning_curves([_pair((older, rand))])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["strategy not recorded", "random"]
+
+
 def test_curve_legends_tell_targets_apart_even_when_short_fingerprints_collide():
     series = (Series(None, (1e-4, 5e-5), (0.0, 1.0)),)
     a = TargetReport("cpu", '{"name":"cpu"}', "bench00000000000", None)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 
 from autotune.report import Filters, Peaks, gather
 from autotune.report.failures import REASONS
-from report_samples import T0, fill_sample_db, sample_target, trial_records, workload_of
+from report_samples import T0, sample_target, trial_records, workload_of
 from tuning_db import Workload
 
 
@@ -126,26 +126,50 @@ def test_a_workload_that_does_not_parse_is_listed_without_gflops(tmp_path, rng):
     assert p.op_name == "mystery" and p.flops is None and p.gflops is None and p.best_secs is not None
 
 
-def test_strategy_column_splits_the_curves_where_the_database_has_one(tmp_path, rng):
+def test_a_random_and_a_guided_tune_into_one_database_draw_two_curves(db_url):
+    from click.testing import CliRunner
+
+    from autotune.cli import cli
+    from autotune.report import render_html
+    from autotune.report.charts import tuning_curves
     from tuning_db import open_db
 
-    path = str(tmp_path / "s.db")
-    with open_db(path) as db:
-        fill_sample_db(db, rng, trials=10)
-        assert not gather(db).strategy_recorded
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("ALTER TABLE records ADD COLUMN strategy VARCHAR(32)")
-            conn.execute(text("UPDATE records SET strategy = CASE WHEN id % 2 = 0 THEN 'random' ELSE 'evolutionary' END"))
+    for strategy in (("--strategy", "random"), ()):  # then the default strategy, resuming the random run's trials
+        args = ["tune", "matmul", "--shape", "M=32,N=32,K=32", "--trials", "3", "--repeats", "1", "--db", db_url, *strategy]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    with open_db(db_url) as db:
         data = gather(db)
-    assert data.strategy_recorded
-    for p in data.pairs:
-        assert sorted(s.strategy for s in p.series) == ["evolutionary", "random"]
-        assert sum(len(s.secs) for s in p.series) == p.trials
+    (p,) = data.pairs
+    assert data.strategy_recorded and data.strategies == ("evolutionary", "random")
+    # the untuned default is measured once, by the first run: three trials each, none unrecorded
+    assert {s.strategy: len(s.secs) for s in p.series} == {"random": 3, "evolutionary": 3} and p.trials == 6
+    lines = tuning_curves([p]).axes[0].get_lines()
+    assert {line.get_label(): line.get_linestyle() for line in lines} == {"random": "--", "evolutionary": "-"}
+    page = render_html(data)
+    assert "strategies: evolutionary, random (random dashed)" in page and 'id="strategy-note"' not in page
+
+
+def test_trials_without_a_strategy_form_their_own_series(tmp_path, rng):
+    from dsl.library import matmul
+    from tuning_db import open_db
+
+    w, t = workload_of(matmul().bind(M=32, N=32, K=32)), sample_target("0123456789abcdef")
+    older = trial_records(w, t, 3, rng, T0, 1e-4, "kernels", fail_rate=0.0)
+    tagged = [replace(r, strategy="random") for r in trial_records(w, t, 2, rng, T0 + timedelta(hours=1), 1e-4, "kernels", fail_rate=0.0)]
+    with open_db(str(tmp_path / "s.db")) as db:
+        db.add_workload(w)
+        db.add_target(t)
+        db.add_records(older)
+        assert not gather(db).strategy_recorded
+        db.add_records(tagged)
+        data = gather(db)
+    (p,) = data.pairs
+    assert data.strategies == ("random",)
+    assert [(s.strategy, len(s.secs)) for s in p.series] == [(None, 3), ("random", 2)]
 
 
 def test_tuning_time_leaves_out_pauses_between_runs(tmp_path, rng):
-    from datetime import timedelta
-
     from dsl.library import matmul
     from tuning_db import open_db
 

@@ -38,8 +38,17 @@ def test_page_has_every_section_and_the_table(page):
 
 def test_page_says_what_it_cannot_show(page):
     assert "roofline of cpu (b0b00000): not calibrated" in page
-    assert "does not record which search strategy" in page
+    assert "no trial here records which search strategy" in page
     assert "numpy timings are not stored in the tuning database" in page
+
+
+def test_page_without_a_random_search_run_says_how_to_draw_one(sample_db_path):
+    with open_db(sample_db_path) as db:
+        data = gather(db)
+    guided = [replace(p, series=tuple(replace(s, strategy="evolutionary") for s in p.series)) for p in data.pairs]
+    page = render_html(replace(data, pairs=tuple(guided)))
+    assert "no trial here was measured by random search" in page and "opforge tune --strategy random" in page
+    assert "records which search strategy" not in page
 
 
 def test_text_from_the_database_is_escaped(sample_db_path):

@@ -26,7 +26,7 @@ def _filled(url: str) -> TuningDB:
     db.link_tvm_module(TvmModule(w0.key, "123", '{"root_index":0,"nodes":[{"type":"None"}]}'))
     db.add_records(
         [record(w0, here, i, run_secs=(0.1 * (i + 1),)) for i in range(5)]
-        + [record(w0, there, 10, status="timeout"), record(w1, here, 11, trace=None, team=None)]
+        + [record(w0, there, 10, status="timeout", strategy="evolutionary"), record(w1, here, 11, trace=None, team=None, strategy="random")]
     )
     return db
 
@@ -46,6 +46,14 @@ def _write(path: Path, lines: list[str]) -> Path:
 @pytest.mark.parametrize("entry", [workload(3), target("fp9"), record(workload(), target(), 4), TvmModule("a" * 64, "-17", '{"nodes":[]}')])
 def test_parse_line_inverts_line_of(entry: object) -> None:
     assert parse_line(line_of(entry)) == entry  # type: ignore[arg-type]
+
+
+def test_a_record_without_strategy_is_exported_as_before_schema_0003() -> None:
+    plain, tagged = record(workload(), target(), 4), record(workload(), target(), 4, strategy="random")
+    assert '"strategy"' not in line_of(plain)  # an older opforge still imports the line
+    assert '"strategy":"random"' in line_of(tagged)
+    assert parse_line(line_of(tagged)) == tagged and parse_line(line_of(plain)) == plain
+    assert parse_line(line_of(plain).replace('{"config"', '{"strategy":null,"config"')) == plain
 
 
 def test_export_then_import_reproduces_the_database(src: TuningDB, db_url: str, tmp_path: Path) -> None:

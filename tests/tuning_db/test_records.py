@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from tuning_db import Record, TargetInfo, TuningDB, Workload
+from tuning_db.records import STRATEGY_NAME
 
 from db_samples import record, target, workload
 
@@ -15,6 +16,13 @@ from db_samples import record, target, workload
 @pytest.mark.parametrize("status", ["ok", "build_error", "run_error", "timeout", "wrong_result"])
 def test_record_from_row_inverts_to_row(status: str) -> None:
     rec = record(workload(), target(), 3, status=status)
+    assert Record.from_row(rec.to_row()) == rec
+
+
+@pytest.mark.parametrize("strategy", [None, "random", "evolutionary"])
+def test_record_with_a_strategy_round_trips_through_rows(strategy: str | None) -> None:
+    rec = record(workload(), target(), 2, strategy=strategy)
+    assert rec.to_row()["strategy"] == strategy
     assert Record.from_row(rec.to_row()) == rec
 
 
@@ -32,6 +40,7 @@ def test_workload_and_target_round_trip_through_rows() -> None:
 def test_record_round_trips_through_each_engine(db_url: str) -> None:
     w, t = workload(), target()
     recs = [record(w, t, i, run_secs=(0.1 + i / 3, 1 / 7)) for i in range(3)] + [record(w, t, 9, status="timeout")]
+    recs += [record(w, t, 10, strategy="random"), record(w, t, 11, status="build_error", strategy="evolutionary")]
     db = TuningDB(db_url)
     try:
         db.add_workload(w)
@@ -56,6 +65,25 @@ def test_uid_names_the_trial_not_its_result() -> None:
     assert record(w, t, 0, run_secs=(2.0,)).uid == a.uid
     assert record(w, t, 1, run_secs=(1.0,)).uid != a.uid
     assert record(w, t, 0, run_secs=(1.0,), host="other").uid != a.uid
+
+
+def test_uid_of_a_record_without_strategy_is_the_one_before_schema_0003() -> None:
+    # computed by the Record of schema 0002 (no strategy field): stored uids stay valid
+    assert record(workload(), target(), 0).uid == "9893318749c16fe8ae689d8b12e975912d1a69b16efcae21ca04d98207eaa434"
+    # a recorded strategy is part of the trial's provenance, so of its identity
+    assert record(workload(), target(), 0, strategy="random").uid == "5a8de88ec09bbb2a1d871f081557e6f62643da1c6b8c75a9a0d2dee937bf7be5"
+
+
+@pytest.mark.parametrize("bad", ["Random", "random search", "", "x" * 33, "1st", 7])
+def test_strategy_that_is_not_a_name_is_rejected(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"is not a strategy name; expected None or \^\[a-z\]"):
+        record(workload(), target(), 0, strategy=bad)
+
+
+def test_every_registered_strategy_name_can_be_stored() -> None:
+    from autotune.strategies import STRATEGIES
+
+    assert STRATEGIES and all(STRATEGY_NAME.match(name) for name in STRATEGIES)
 
 
 def test_unknown_status_names_the_accepted_ones() -> None:

@@ -33,7 +33,8 @@ def _steps(series: Series, flops: int | None) -> tuple[list[int], list[float], l
 
 def _label(pair: PairReport, series: Series, several_targets: bool, short_labels: bool) -> str:
     parts = [(pair.target.label if short_labels else f"{pair.target.name} ({pair.target.fingerprint})")] if several_targets else []
-    parts.append(series.strategy or "all trials")
+    # trials without a strategy: all of them, or those beside recorded ones (older, or re-measured)
+    parts.append(series.strategy or ("all trials" if len(pair.series) == 1 else "strategy not recorded"))
     return " · ".join(parts)
 
 

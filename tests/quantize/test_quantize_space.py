@@ -8,7 +8,7 @@ from dsl import library
 from schedules import ScheduleError, apply, space_for
 from targets import get_target
 
-from conftest import calibrated_case
+from quantize_cases import calibrated_case
 
 
 def _no_vnni(cpu):

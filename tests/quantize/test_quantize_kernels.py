@@ -13,7 +13,7 @@ from schedules import apply, space_for
 from schedules.quantize import activation_mode, quantized_op
 from targets import get_target
 
-from conftest import calibrated_case, run_kernel
+from quantize_cases import calibrated_case, run_kernel
 
 
 def _needs(cpu, flag):

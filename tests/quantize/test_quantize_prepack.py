@@ -6,7 +6,7 @@ import pytest
 from schedules import ScheduleError, apply, space_for
 from schedules.prepack import prepacked
 
-from conftest import calibrated_case, run_kernel
+from quantize_cases import calibrated_case, run_kernel
 
 
 def _run(sch, target, arrays, out_shapes):
@@ -54,3 +54,21 @@ def test_a_float_config_has_nothing_to_prepack(cpu):
     _, func, _, _ = calibrated_case("dense", {}, dict(M=8, N=32, K=64))
     with pytest.raises(ScheduleError, match="nothing to prepack"):
         prepacked(func, space_for(func, cpu).default(), cpu)
+
+
+def test_prepacked_functions_build_for_cuda():
+    import shutil
+
+    import tvm
+
+    from targets import get_target
+
+    if shutil.which("nvcc") is None:
+        pytest.skip("needs the CUDA compiler (nvcc)")
+    cuda = get_target("cuda:sm_90")
+    _, func, _, _ = calibrated_case("dense", {"bias": True}, dict(M=64, N=64, K=128))
+    for value in ("none", "dp4a", "mma"):
+        cfg = space_for(func, cuda).default().replace(quantize="int8_per_channel", **{"C.tensorize": value})
+        split = prepacked(func, cfg, cuda)
+        for sch in (split.prepack, split.main):
+            tvm.compile(sch.mod, target=cuda.tvm_target())

@@ -15,7 +15,7 @@ from schedules.quantize import (
     SIGNED, UNSIGNED, UNSIGNED_7BIT, Calibration, calibrate, calibrated, plan, quantized_op, read_calibrated, scheme_reasons,
 )
 
-from conftest import calibrated_case
+from quantize_cases import calibrated_case
 
 CASES = [
     ("matmul", {}, dict(M=8, N=32, K=64)),
