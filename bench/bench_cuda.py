@@ -76,6 +76,9 @@ def main() -> int:
             continue
         result = tune(op, shape, dtype, param, args.trials, args.db, args.seed)
         task = result["tasks"][0] if "tasks" in result else result
+        if task["best_secs"] is None:
+            print(f"{label}: no correct kernel in {task['trials']} trials ({task['failed_trials']} failed); see {args.db}", flush=True)
+            continue
         best_secs = task["best_secs"]
         flops = task["gflops"] * 1e9 * best_secs
         peer = torch_secs(op, shape, dtype, param)

@@ -29,7 +29,7 @@ def main() -> int:
     from dsl.reference import reference
     from schedules import ScheduleError, apply, space_for
     from schedules.quantize import activation_mode, calibrate, calibrated, quantized_op
-    from targets import cuda_target
+    from targets.cuda import cuda_target
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default=None, help="sm_NN (default: the GPU's own)")

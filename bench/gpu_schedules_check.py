@@ -20,6 +20,7 @@ def cases():
         "matmul 128x96x64": library.get("matmul").bind(M=128, N=96, K=64),
         "matmul 97x61x33": library.get("matmul").bind(M=97, N=61, K=33),
         "matmul 1024^3": library.get("matmul").bind(M=1024, N=1024, K=1024),
+        "matmul f16 256x192x4096": library.get("matmul", dtype="float16").bind(M=256, N=192, K=4096),
         "conv2d 1x8x14x14->16 3x3 p1": library.get("conv2d_nchw", padding=1).bind(N=1, C=8, H=14, W=14, K=16, R=3, S=3),
         "conv2d 1x64x56x56->64 3x3 p1": library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3),
         "conv2d 1x3x17x17->5 3x3 s2": library.get("conv2d_nchw", stride=2).bind(N=1, C=3, H=17, W=17, K=5, R=3, S=3),

@@ -16,8 +16,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from dsl.dtypes import scaled_atol
-
 from .pool import Worker, WorkerCrashed, WorkerError, WorkerTimeout
 from .result import OK, RUN_ERROR, TIMEOUT, WRONG_RESULT, BuildResult, MeasureResult
 
@@ -63,6 +61,8 @@ def write_check(path: str, inputs: Sequence[np.ndarray], expected: Sequence[np.n
 
 def compare(out: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> tuple[bool, float, float]:
     """(matches, max absolute error, relative L2 error) of a kernel output against the reference."""
+    from dsl.dtypes import scaled_atol  # here, not at the top: `autotune.export.load` must run without dsl
+
     a, b = out.astype(np.float64), expected.astype(np.float64)
     if a.shape != b.shape:
         return False, float("inf"), float("inf")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..dtypes import DTypeError
-from ..expr import Const, const
+from ..expr import Const, Expr, cast, const
+from ..op import Stage, compute
 from ..sizes import Dim, Size, derived
 
 #: dtype sets the builders accept, in the order ``opforge ops`` lists them
@@ -13,6 +14,8 @@ FLOAT_DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16")
 NUMERIC_DTYPES: tuple[str, ...] = FLOAT_DTYPES + ("int32",)
 ALL_DTYPES: tuple[str, ...] = FLOAT_DTYPES + ("int8", "uint8", "int32")
 INT8_DTYPES: tuple[str, ...] = ("int8", "uint8")
+#: 16-bit floats, whose sums of products accumulate in float32 (as cuBLAS and PyTorch do)
+HALF_DTYPES: tuple[str, ...] = ("float16", "bfloat16")
 
 IntOrPair = int | Sequence[int]
 
@@ -22,6 +25,33 @@ def check_dtype(op: str, dtype: str, accepted: Sequence[str]) -> str:
     if dtype not in accepted:
         raise DTypeError(f"{op} does not take dtype {dtype!r}; expected one of {list(accepted)}")
     return dtype
+
+
+def accumulation_dtype(dtype: str) -> str:
+    """The dtype a sum of ``dtype`` products accumulates in: float32 for float16/bfloat16, else ``dtype``.
+
+    A float16 sum of 4096 terms loses most of its digits (the running sum's spacing outgrows the
+    terms), so half-precision GEMMs and convolutions sum in float32 and round once at the end.
+    """
+    return "float32" if dtype in HALF_DTYPES else dtype
+
+
+def widened(x: Expr, dtype: str) -> Expr:
+    """``x`` (of ``dtype``) cast to ``accumulation_dtype(dtype)``; ``x`` itself where they agree,
+    so float32 and integer ops are built exactly as before (their workload keys stay)."""
+    acc = accumulation_dtype(dtype)
+    return x if acc == dtype else cast(x, acc)
+
+
+def rounded(acc: Stage, dtype: str) -> list[Stage]:
+    """``[acc]``, followed by a stage ``<acc>_out`` rounding it to ``dtype`` when ``acc`` is wider.
+
+    The rounding stage reads ``acc`` point for point, so a schedule fuses it as the reduction's
+    epilogue (its write-back); ``acc`` keeps its name, and with it the names of its knobs.
+    """
+    if acc.dtype == dtype:
+        return [acc]
+    return [acc, compute(f"{acc.name}_out", acc.axes, cast(acc[acc.axes], dtype))]
 
 
 def pair(op: str, what: str, value: IntOrPair, least: int) -> tuple[int, int]:

@@ -11,7 +11,7 @@ import pytest
 
 from dsl import Op, axes, compute, dims, reduce_sum, tensor, verify
 from dsl import assert_close, random_inputs, reference
-from dsl.dtypes import DTypeError
+from dsl.dtypes import DTypeError, numpy_dtype
 from dsl.library import DTYPES, LIBRARY, UnknownOpError, describe, get
 from dsl.library.reduce import reduce_max as reduce_max_op
 
@@ -189,6 +189,42 @@ def test_transpose_and_reductions_match_numpy(rng, build_and_run):
     assert np.array_equal(build_and_run(reduce_max_op().bind(M=17, N=33), [x])[0], x.max(1))
 
 
+LONG_SUMS = [
+    pytest.param("matmul", {}, {"M": 8, "N": 8, "K": 4096}, id="matmul"),
+    pytest.param("batch_matmul", {}, {"B": 2, "M": 4, "N": 8, "K": 4096}, id="batch_matmul"),
+    pytest.param("dense", {"bias": True, "epilogue": "relu"}, {"M": 8, "N": 8, "K": 4096}, id="dense_bias_relu"),
+    pytest.param("conv2d_nchw", {"padding": 1}, {"N": 1, "C": 512, "H": 4, "W": 4, "K": 4, "R": 3, "S": 3}, id="conv2d_nchw"),
+    pytest.param("conv2d_nhwc", {}, {"N": 1, "C": 512, "H": 4, "W": 4, "K": 4, "R": 3, "S": 3}, id="conv2d_nhwc"),
+    pytest.param("depthwise_conv2d_nchw", {}, {"N": 1, "C": 4, "H": 66, "W": 66, "R": 64, "S": 64}, id="depthwise"),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name, params, sizes", LONG_SUMS)
+def test_half_precision_sums_of_about_4096_products_accumulate_in_float32(name, params, sizes, dtype, rng, build_and_run):
+    """Regression (H100, matmul 4096^3 float16): summing in float16 lost 3.1 in absolute error,
+    so no schedule passed the correctness gate. Non-negative inputs (post-ReLU activations) make
+    a 16-bit running sum stall once its spacing outgrows the terms: float16 sums were ~90 off in
+    ~1000 at 8x8x4096, bfloat16 ones ~800 (every case but bfloat16 dense failed before the fix)."""
+    op = get(name, dtype=dtype, **params).bind(**sizes)
+    arrays = [rng.uniform(0.0, 1.0, op.shape_of(t)).astype(numpy_dtype(t.dtype)) for t in op.inputs]
+    (got,) = build_and_run(op, arrays)
+    assert got.dtype == numpy_dtype(dtype)
+    assert_close(got, reference(op, *arrays), dtype, what=f"{name} {dtype} {sizes}")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_matmul_rounds_the_exact_product_once(dtype, rng, build_and_run):
+    a = rng.uniform(0.0, 1.0, (8, 4096)).astype(numpy_dtype(dtype))
+    b = rng.uniform(0.0, 1.0, (4096, 8)).astype(numpy_dtype(dtype))
+    (got,) = build_and_run(get("matmul", dtype=dtype).bind(M=8, N=8, K=4096), [a, b])
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    # float32 sums of 4096 terms near 1000 are off by ~1e-4 relative: the result is exact up to one
+    # rounding to the 16-bit dtype (half a unit in its last place: 2**-11 or 2**-8 relative)
+    rel = 2.0**-11 if dtype == "float16" else 2.0**-8
+    np.testing.assert_allclose(got.astype(np.float64), exact, rtol=rel + 1e-4)
+
+
 def test_build_and_run_runs_the_tiny_matmul_and_names_a_wrong_input_count(matmul_16, rng, build_and_run):
     a, b = rng.standard_normal((16, 16)).astype("float32"), rng.standard_normal((16, 16)).astype("float32")
     np.testing.assert_allclose(build_and_run(matmul_16, [a, b])[0], a @ b, rtol=1e-5, atol=1e-5)
@@ -204,6 +240,40 @@ def test_matmul_is_built_exactly_as_its_pinned_workload_expects():
     i, j, k = axes(i=M, j=N, k=K)
     C = compute("C", (i, j), reduce_sum(A[i, k] * B[k, j], k))
     assert get("matmul") == Op("matmul", [A, B], [C])
+
+
+@pytest.mark.parametrize("name, params, stages", [
+    ("matmul", {}, ["C", "C_out"]),
+    ("batch_matmul", {}, ["Z", "Z_out"]),
+    ("dense", {}, ["C", "C_out"]),
+    ("dense", {"bias": True, "epilogue": "gelu"}, ["C", "Y"]),
+    ("conv2d_nchw", {"padding": 1}, ["Y", "Y_out"]),
+    ("conv2d_nhwc", {}, ["Y", "Y_out"]),
+    ("depthwise_conv2d_nchw", {}, ["Y", "Y_out"]),
+])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_products_sum_in_a_float32_stage_then_round_once(name, params, stages, dtype):
+    from dsl.expr import Cast, Reduce, walk
+
+    op = get(name, dtype=dtype, **params)
+    assert [st.name for st in op.stages] == stages
+    acc, out = op.stages
+    assert isinstance(acc.body, Reduce) and acc.dtype == "float32"
+    assert out.dtype == dtype and op.outputs == (out.name,)
+    assert isinstance(out.body, Cast) and out.body.dtype == dtype  # one rounding, at the end
+    assert not any(isinstance(e, Cast) and e.dtype == dtype for e in walk(out.body.x))
+    # the same knob names as the float32 op: its reduction stage keeps its name
+    assert acc.name == get(name, **params).stages[0].name
+
+
+@pytest.mark.parametrize("name", ["matmul", "batch_matmul", "dense", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw"])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_float32_and_int32_products_sum_in_their_own_dtype_without_casts(name, dtype):
+    from dsl.expr import Cast, walk
+
+    op = get(name, dtype=dtype)
+    assert len(op.stages) == 1 and op.stages[0].dtype == dtype
+    assert not any(isinstance(e, Cast) for e in walk(op.stages[0].body))
 
 
 def test_conv_output_sizes_are_derived_dims_following_pytorch():

@@ -19,6 +19,7 @@ OPS = {
     "conv2d": lambda: library.get("conv2d_nchw", padding=1).bind(N=1, C=8, H=14, W=14, K=16, R=3, S=3),
     "softmax": lambda: library.get("softmax").bind(M=33, N=97),
     "dense_relu": lambda: library.get("dense", bias=True, epilogue="relu").bind(M=32, N=64, K=48),
+    "matmul_f16": lambda: library.get("matmul", dtype="float16").bind(M=128, N=96, K=64),
 }
 
 
