@@ -40,6 +40,17 @@ class TaskSummary:
         return asdict(self)
 
 
+def format_secs(secs: float | None) -> str:
+    """A time for people: ``1.234 s``, ``12.345 ms`` or ``56.7 us``; ``-`` where there is none (or it is not finite)."""
+    if secs is None or not math.isfinite(secs):
+        return "-"
+    if secs >= 1:
+        return f"{secs:.3f} s"
+    if secs >= 1e-3:
+        return f"{secs * 1e3:.3f} ms"
+    return f"{secs * 1e6:.1f} us"
+
+
 def short_config(config: dict[str, Any] | None, width: int = 0) -> str:
     """``C.tile.i0=1x4x2x4 C.unroll=64 C.vectorize=on``: a Config in one line."""
     if not config:

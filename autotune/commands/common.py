@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import inspect
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -155,3 +156,29 @@ def op_options(f: Callable) -> Callable:
     f = click.option("--dtype", default=None, help="Element type (float32, float16, bfloat16, int8, ...).")(f)
     f = shape_option()(f)
     return f
+
+
+def read_json_lines(path: str, option: str, accepted: tuple[str, ...], example: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of each line of a ``--workloads``/``--ops-file`` file (blank and ``#`` lines skipped).
+
+    Each object needs ``op`` and ``shape`` and no key outside ``accepted``; a line that is not such an
+    object is a one-line error naming ``path``, the line and ``example``. Lines are read one at a time,
+    so a caller's own check of line n runs before line n + 1 is looked at.
+    """
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise CliError(f"cannot read {option} {path}: {e.strerror}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CliError(f"{path}:{n}: not JSON ({e.msg}); expected one object per line like {{\"op\": \"matmul\", \"shape\": \"M=64,N=64,K=64\"}}") from None
+        if not isinstance(item, dict) or "op" not in item or "shape" not in item:
+            raise CliError(f"{path}:{n}: each line needs \"op\" and \"shape\", e.g. {example}")
+        unknown = sorted(set(item) - set(accepted))
+        if unknown:
+            raise CliError(f"{path}:{n}: unknown keys {unknown}; accepted: {', '.join(accepted)}")
+        yield n, item

@@ -8,14 +8,13 @@ optional ``dtype``/``param``) and ``--name LIB``.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .common import parse_shape, resolve_op
+from .common import parse_shape, read_json_lines, resolve_op
 from .db import db_option, opened
 from .errors import CliError
 
@@ -35,23 +34,9 @@ def _check_name(name: str) -> str:
 
 
 def _read_ops_file(path: str) -> list[tuple[str, Any]]:
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as e:
-        raise CliError(f"cannot read --ops-file {path}: {e.strerror}") from None
     items: list[tuple[str, Any]] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise CliError(f"{path}:{n}: not JSON ({e.msg}); expected one object per line like {{\"op\": \"matmul\", \"shape\": \"M=64,N=64,K=64\"}}") from None
-        if not isinstance(item, dict) or "op" not in item or "shape" not in item:
-            raise CliError(f"{path}:{n}: each line needs \"op\" and \"shape\", e.g. {{\"op\": \"matmul\", \"shape\": \"M=64,N=64,K=64\", \"name\": \"mm64\"}}")
-        unknown = sorted(set(item) - _OPS_FILE_KEYS)
-        if unknown:
-            raise CliError(f"{path}:{n}: unknown keys {unknown}; accepted: {', '.join(sorted(_OPS_FILE_KEYS))}")
+    example = '{"op": "matmul", "shape": "M=64,N=64,K=64", "name": "mm64"}'
+    for n, item in read_json_lines(path, "--ops-file", tuple(sorted(_OPS_FILE_KEYS)), example):
         op = resolve_op(item["op"], parse_shape(str(item["shape"])), item.get("dtype"), item.get("param") or None)
         name = str(item.get("name") or _identifier(op.name))
         if name in [n for n, _ in items]:

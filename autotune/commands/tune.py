@@ -13,25 +13,15 @@ import json
 import math
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from .common import parse_shape, resolve_op
+from ..summary import format_secs
+from .common import parse_shape, read_json_lines, resolve_op
 from .errors import CliError
 
 STRATEGY_NAMES = ("evolutionary", "grid", "random")
-
-
-def _fmt_secs(secs: float | None) -> str:
-    if secs is None or not math.isfinite(secs):
-        return "-"
-    if secs >= 1:
-        return f"{secs:.3f} s"
-    if secs >= 1e-3:
-        return f"{secs * 1e3:.3f} ms"
-    return f"{secs * 1e6:.1f} us"
 
 
 def _fmt(x: float | None, suffix: str = "", digits: int = 2) -> str:
@@ -39,24 +29,11 @@ def _fmt(x: float | None, suffix: str = "", digits: int = 2) -> str:
 
 
 def _read_workloads(path: str) -> list[dict[str, Any]]:
-    items = []
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as e:
-        raise CliError(f"cannot read --workloads {path}: {e.strerror}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise CliError(f"{path}:{n}: not JSON ({e.msg}); expected one object per line like {{\"op\": \"matmul\", \"shape\": \"M=64,N=64,K=64\"}}") from None
-        if not isinstance(item, dict) or "op" not in item or "shape" not in item:
-            raise CliError(f"{path}:{n}: each line needs \"op\" and \"shape\", e.g. {{\"op\": \"matmul\", \"shape\": \"M=64,N=64,K=64\"}}")
-        unknown = sorted(set(item) - {"op", "shape", "dtype", "param", "weight"})
-        if unknown:
-            raise CliError(f"{path}:{n}: unknown keys {unknown}; accepted: op, shape, dtype, param, weight")
-        items.append(item)
+    items = [
+        item for _, item in read_json_lines(
+            path, "--workloads", ("op", "shape", "dtype", "param", "weight"), '{"op": "matmul", "shape": "M=64,N=64,K=64"}',
+        )
+    ]
     if not items:
         raise CliError(f"--workloads {path} lists no workloads")
     return items
@@ -192,7 +169,7 @@ def _run(session: Any, prepared: list[Any], weights: list[float], store: Any, op
 
         def hook(event: Any) -> None:
             gflops = n_flops / event.best_secs / 1e9 if math.isfinite(event.best_secs) else None
-            progress.update(bar, advance=1, description=f"tuning {name}", best=_fmt_secs(event.best_secs), gflops=_fmt(gflops, digits=1))
+            progress.update(bar, advance=1, description=f"tuning {name}", best=format_secs(event.best_secs), gflops=_fmt(gflops, digits=1))
 
         return hook
 
@@ -214,7 +191,7 @@ def _trials_text(r: Any) -> str:
 def _vs(ratio: float | None, secs: float | None, label: str = "") -> str:
     if ratio is None:
         return "-"
-    return f"{ratio:.2f}x ({label + ': ' if label else ''}{_fmt_secs(secs)})"
+    return f"{ratio:.2f}x ({label + ': ' if label else ''}{format_secs(secs)})"
 
 
 def _accuracy_text(acc: dict[str, Any] | None) -> str:
@@ -233,7 +210,7 @@ def _accuracy_rows(r: Any) -> list[tuple[str, str]]:
     rows = [("accuracy", _accuracy_text(r.accuracy))]
     if len(r.variants) > 1:
         for v in r.variants:
-            rows.append((f"best {v['quantize']}", f"{_fmt_secs(v['best_secs'])}; {_accuracy_text(v)}"))
+            rows.append((f"best {v['quantize']}", f"{format_secs(v['best_secs'])}; {_accuracy_text(v)}"))
     return rows
 
 
@@ -253,7 +230,7 @@ def _print_table(rows: list[Any], url: str, reason: str, peaks: list[dict[str, A
         table.add_column("value", overflow="fold")
         for what, value in (
             ("trials", _trials_text(r)),
-            ("best time", _fmt_secs(r.best_secs) + (" (emulated: meaningless)" if emulated else "")),
+            ("best time", format_secs(r.best_secs) + (" (emulated: meaningless)" if emulated else "")),
             ("GFLOP/s", _fmt(r.gflops, digits=1)),
             ("% of peak", _fmt(r.peak_percent, "%", 1) if r.peak_percent is not None else "- (peak unknown for this target)"),
             ("peak from", p.get("peak_source") or "- (run `opforge targets calibrate`)"),
@@ -272,7 +249,7 @@ def _print_table(rows: list[Any], url: str, reason: str, peaks: list[dict[str, A
         for r, p in zip(rows, peaks):
             roof = p.get("roofline")
             table.add_row(
-                r.op, _trials_text(r), _fmt_secs(r.best_secs), _fmt(r.gflops, digits=1), _fmt(r.peak_percent, "%", 1),
+                r.op, _trials_text(r), format_secs(r.best_secs), _fmt(r.gflops, digits=1), _fmt(r.peak_percent, "%", 1),
                 f"{roof['bound']}, {roof['roof_percent']:.0f}% of roof" if roof else "-",
                 _fmt(r.speedup_vs_default, "x"), _fmt(r.speedup_vs_numpy, "x"), _accuracy_text(r.accuracy), short_config(r.config),
             )

@@ -11,7 +11,6 @@ or leaves them waiting for a free device past the time limit (``timeout``); the 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from .pool import Call, WorkerPool
 from .result import BuildResult, MeasureResult
-from .runner import ArgSpec, Check, measure_module, to_measure_result
+from .runner import ArgSpec, Check, check_runner_options, job_inputs, measure_module, to_measure_result
 
 RPC_RUN_JOB = "autotune.measure.rpc:rpc_run_job"
 
@@ -116,11 +115,7 @@ class RpcRunner:
         env: Mapping[str, str] | None = None,
         job: str = RPC_RUN_JOB,
     ) -> None:
-        if timeout_secs <= 0 or repeats < 1 or warmup < 0 or number < 0:
-            raise ValueError(
-                f"runner needs timeout_secs > 0, repeats >= 1, warmup >= 0, number >= 0; "
-                f"got {timeout_secs}, {repeats}, {warmup}, {number}"
-            )
+        check_runner_options(timeout_secs, warmup, repeats, number)
         self.tracker = tracker
         self.parallelism = parallelism or max(1, tracker_devices(tracker))
         self.timeout_secs = timeout_secs
@@ -135,8 +130,7 @@ class RpcRunner:
 
     def run(self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None) -> list[MeasureResult]:
         """One MeasureResult per build, in order; the ok builds are measured in parallel."""
-        arg_dicts = [{"shape": list(a.shape), "dtype": a.dtype, "is_output": a.is_output} for a in args]
-        check_dict = dataclasses.asdict(check) if check else None
+        arg_dicts, check_dict = job_inputs(args, check)
         ok = [b for b in builds if b.ok]
         calls = [Call(self.job, {"artifact": b.artifact, "args": arg_dicts, "check": check_dict, **self.options}) for b in ok]
         outcomes = iter(self._pool.map(calls, self.timeout_secs))

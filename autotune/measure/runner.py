@@ -74,6 +74,21 @@ def compare(out: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> 
     return ok, (max_abs if np.isfinite(max_abs) else float("inf")), (rel_l2 if np.isfinite(rel_l2) else float("inf"))
 
 
+def check_runner_options(timeout_secs: float, warmup: int, repeats: int, number: int) -> None:
+    """Raise ValueError, naming the accepted ranges, where a runner's timing options are out of range."""
+    if timeout_secs <= 0 or repeats < 1 or warmup < 0 or number < 0:
+        raise ValueError(
+            f"runner needs timeout_secs > 0, repeats >= 1, warmup >= 0, number >= 0; "
+            f"got {timeout_secs}, {repeats}, {warmup}, {number}"
+        )
+
+
+def job_inputs(args: Sequence[ArgSpec], check: Check | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The plain-data ``args`` and ``check`` of a run job (what crosses into the worker process)."""
+    arg_dicts = [{"shape": list(a.shape), "dtype": a.dtype, "is_output": a.is_output} for a in args]
+    return arg_dicts, (dataclasses.asdict(check) if check else None)
+
+
 def run_job(
     artifact: str,
     args: list[dict[str, Any]],
@@ -159,11 +174,7 @@ class Runner:
         env: Mapping[str, str] | None = None,
         job: str = RUN_JOB,
     ) -> None:
-        if timeout_secs <= 0 or repeats < 1 or warmup < 0 or number < 0:
-            raise ValueError(
-                f"runner needs timeout_secs > 0, repeats >= 1, warmup >= 0, number >= 0; "
-                f"got {timeout_secs}, {repeats}, {warmup}, {number}"
-            )
+        check_runner_options(timeout_secs, warmup, repeats, number)
         self.timeout_secs = timeout_secs
         self.options = {"warmup": warmup, "repeats": repeats, "number": number, "min_repeat_ms": min_repeat_ms, "device": device}
         self.job = job
@@ -171,8 +182,7 @@ class Runner:
 
     def run(self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None) -> list[MeasureResult]:
         """One MeasureResult per build, in order; failed builds pass their failure through."""
-        arg_dicts = [{"shape": list(a.shape), "dtype": a.dtype, "is_output": a.is_output} for a in args]
-        check_dict = dataclasses.asdict(check) if check else None
+        arg_dicts, check_dict = job_inputs(args, check)
         return [self._one(b, arg_dicts, check_dict) for b in builds]
 
     def _one(self, build: BuildResult, args: list[dict[str, Any]], check: dict[str, Any] | None) -> MeasureResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,6 +9,7 @@ from html import escape
 
 from matplotlib.figure import Figure
 
+from ..summary import format_secs
 from .charts import failures_chart, int8_chart, roofline_chart, size_px, to_data_uri, tuning_curves
 from .model import PairReport, ReportData
 
@@ -35,16 +35,6 @@ th { background: #f4f4f4; } td.l, th.l { text-align: left; } td.cfg { text-align
 figure.chart { margin: 8px 0 16px; } figure.chart img { display: block; max-width: 100%; height: auto; }
 figcaption { font-size: 12px; color: #555; } code { font-size: 12px; }
 """
-
-
-def _secs(secs: float | None) -> str:
-    if secs is None or not math.isfinite(secs):
-        return "-"
-    if secs >= 1:
-        return f"{secs:.3f} s"
-    if secs >= 1e-3:
-        return f"{secs * 1e3:.3f} ms"
-    return f"{secs * 1e6:.1f} us"
 
 
 def _num(x: float | None, suffix: str = "", digits: int = 1) -> str:
@@ -75,7 +65,7 @@ def _table(pairs: Sequence[PairReport]) -> str:
         rows.append(
             "<tr>"
             f'<td class="l">{escape(p.op_name)}<br>{escape(",".join(p.dtypes))}</td><td class="l">{escape(p.shape)}</td>'
-            f'<td class="l">{escape(p.target.name)}<br><code>{escape(p.target.fingerprint)}</code></td><td>{_secs(p.best_secs)}</td>'
+            f'<td class="l">{escape(p.target.name)}<br><code>{escape(p.target.fingerprint)}</code></td><td>{format_secs(p.best_secs)}</td>'
             f"<td>{_num(p.gflops)}</td><td>{_num(p.peak_percent, '%')}</td><td>{_num(p.speedup_vs_untuned, 'x', 2)}</td>"
             f"<td>{_num(p.speedup_vs_numpy, 'x', 2)}</td><td>{p.trials:,} ({p.failed:,})</td><td class=\"l\">{_when(p.best_at, zone=False)}</td>"
             f'<td class="l">{escape(p.best_team or "-")}<br>{escape(p.best_host or "")}</td><td class="cfg">{escape(p.best_config or "-")}</td>'
