@@ -1,26 +1,21 @@
-"""Calibrated peaks, kept per hardware fingerprint beside the tuning database.
+"""Calibrated peaks, kept per hardware fingerprint in the tuning database (table ``calibrations``).
 
-Where: ``calibration.json`` in the SQLite database file's folder (``~/.opforge/calibration.json``
-for the default ``~/.opforge/tuning.db``). A database without a folder (PostgreSQL, in-memory
-SQLite) keeps them in ``~/.opforge/calibration.json`` unless a path is given. The file is one JSON
-object ``{fingerprint: calibration}``, written whole through a temporary file and a rename, so a
-reader never sees half of it. (A table in the tuning database itself can replace this file
-without changing the values: ``Calibration.to_dict``/``from_dict`` is the row.)
+``Calibration`` is the targets' view (figures by dtype, ``peaks()``); ``tuning_db.Calibration``
+is the stored row, and ``to_stored``/``from_stored`` convert. Installs from before schema 0004 kept
+them in ``calibration.json`` beside the SQLite file: that file is still read, under the database's.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .target import Peaks, Target
 
 FILE_NAME = "calibration.json"
-FALLBACK_DIR = "~/.opforge"
 
 
 @dataclass(frozen=True)
@@ -45,6 +40,26 @@ class Calibration:
             "methods": dict(self.methods),
         }
 
+    def to_stored(self) -> Any:
+        """The ``tuning_db.Calibration`` row of this calibration."""
+        from tuning_db import Calibration as Stored
+
+        return Stored(
+            fingerprint=self.fingerprint, target=self.target, float32_gflops=self.gflops.get("float32"),
+            int8_gops=self.gflops.get("int8"), bandwidth_gbs=self.bandwidth_gbs,
+            measured_at=datetime.fromisoformat(self.measured_at), host=self.host, methods=dict(self.methods),
+        )
+
+    @classmethod
+    def from_stored(cls, stored: Any) -> "Calibration":
+        """From a ``tuning_db.Calibration`` row (a figure stored as NULL is left out)."""
+        figures = {"float32": stored.float32_gflops, "int8": stored.int8_gops}
+        return cls(
+            fingerprint=stored.fingerprint, target=stored.target, gflops={k: v for k, v in figures.items() if v is not None},
+            bandwidth_gbs=stored.bandwidth_gbs, measured_at=stored.measured_at.isoformat(timespec="seconds"),
+            host=stored.host, methods=dict(stored.methods),
+        )
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Calibration":
         gflops = d.get("gflops")
@@ -60,20 +75,18 @@ class Calibration:
         )
 
 
-def calibration_path(db: str | None) -> Path:
-    """Where the calibrations of database ``db`` (a SQLite path or a database URL) are kept."""
-    from tuning_db import DEFAULT_DB
-
-    db = db or DEFAULT_DB
-    if "://" not in db:
-        return Path(db).expanduser().resolve().parent / FILE_NAME
-    if db.startswith("sqlite:///") and len(db) > len("sqlite:///"):
-        return Path(db[len("sqlite:///"):]).expanduser().resolve().parent / FILE_NAME
-    return Path(FALLBACK_DIR).expanduser() / FILE_NAME
+def legacy_path(db_url: str) -> Path | None:
+    """Where an install from before schema 0004 kept the calibrations of SQLite database ``db_url``
+    (``calibration.json`` beside the file); None for other databases, which never had one."""
+    if "://" not in db_url:
+        return Path(db_url).expanduser().resolve().parent / FILE_NAME
+    if db_url.startswith("sqlite:///") and len(db_url) > len("sqlite:///"):
+        return Path(db_url[len("sqlite:///"):]).expanduser().resolve().parent / FILE_NAME
+    return None
 
 
 def load_calibrations(path: Path) -> dict[str, Calibration]:
-    """Every calibration in ``path`` by fingerprint; none where the file does not exist."""
+    """Every calibration in an old ``calibration.json`` by fingerprint; none where the file does not exist."""
     if not path.exists():
         return {}
     try:
@@ -85,16 +98,13 @@ def load_calibrations(path: Path) -> dict[str, Calibration]:
     return {fp: Calibration.from_dict(d) for fp, d in data.items()}
 
 
-def save_calibration(path: Path, calibration: Calibration) -> None:
-    """Add or replace the calibration of its fingerprint in ``path`` (atomically)."""
-    found = load_calibrations(path)
-    found[calibration.fingerprint] = calibration
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({fp: c.to_dict() for fp, c in sorted(found.items())}, indent=2, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(prefix=".calibration-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-    os.replace(tmp, path)
+def calibrations_of(db: Any) -> dict[str, Calibration]:
+    """Every calibration of the open ``tuning_db.TuningDB`` ``db`` by fingerprint; an old
+    ``calibration.json`` beside its SQLite file fills in fingerprints the database lacks."""
+    legacy = legacy_path(db.url)
+    found = load_calibrations(legacy) if legacy else {}
+    found.update({s.fingerprint: Calibration.from_stored(s) for s in db.calibrations()})
+    return found
 
 
 def with_calibration(target: Target, calibrations: dict[str, Calibration]) -> Target:

@@ -1,12 +1,13 @@
-"""The tuning database: workloads, targets and every measured record, in SQLite or PostgreSQL."""
+"""The tuning database: workloads, targets, every measured record and calibrated peaks, in SQLite or PostgreSQL."""
 
 from .db import DEFAULT_DB, ConflictError, Stats, TuningDB, UnknownReferenceError, open_db
 from .migrate import SchemaError, head_revision, upgrade
-from .records import STATUSES, Record, TargetInfo, TvmModule, Workload
+from .records import STATUSES, Calibration, Record, TargetInfo, TvmModule, Workload
 
 __all__ = [
     "DEFAULT_DB",
     "STATUSES",
+    "Calibration",
     "ConflictError",
     "Record",
     "SchemaError",

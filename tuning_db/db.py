@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import engine as engines
 from .migrate import ensure_schema
-from .records import Record, TargetInfo, TvmModule, Workload
-from .schema import records, targets, tvm_modules, workloads
+from .records import Calibration, Record, TargetInfo, TvmModule, Workload
+from .schema import calibrations, records, targets, tvm_modules, workloads
 
 DEFAULT_DB = "~/.opforge/tuning.db"
 
@@ -158,6 +158,16 @@ class TuningDB:
 
         engines.write(self.engine, run)
 
+    def save_calibration(self, c: Calibration) -> None:
+        """Store the calibrated peaks of ``c.fingerprint``, replacing any earlier calibration of it."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        row = c.to_row()
+        statement = dialect_insert(calibrations).values(row)
+        statement = statement.on_conflict_do_update(
+            index_elements=["fingerprint"], set_={k: v for k, v in row.items() if k != "fingerprint"}
+        )
+        engines.write(self.engine, lambda conn: conn.execute(statement))
+
     # -- reading ---------------------------------------------------------------------------
 
     def workload(self, key: str) -> Workload | None:
@@ -171,6 +181,17 @@ class TuningDB:
     def targets(self) -> list[TargetInfo]:
         rows = engines.read(self.engine, lambda c: self._fetch(c, select(targets).order_by(targets.c.id)))
         return [TargetInfo.from_row(r) for r in rows]
+
+    def calibration(self, fingerprint: str) -> Calibration | None:
+        """The calibrated peaks of hardware ``fingerprint``; None where it was never calibrated."""
+        query = select(calibrations).where(calibrations.c.fingerprint == fingerprint)
+        rows = engines.read(self.engine, lambda c: self._fetch(c, query))
+        return Calibration.from_row(rows[0]) if rows else None
+
+    def calibrations(self) -> list[Calibration]:
+        """Every stored calibration, by fingerprint."""
+        rows = engines.read(self.engine, lambda c: self._fetch(c, select(calibrations).order_by(calibrations.c.fingerprint)))
+        return [Calibration.from_row(r) for r in rows]
 
     def tvm_modules(self, shash: str | None = None, workload_key: str | None = None) -> list[TvmModule]:
         """The linked IRModules (all, or those with structural hash ``shash`` / of one workload), oldest first."""

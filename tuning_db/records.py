@@ -1,4 +1,4 @@
-"""The domain values of the tuning database: workloads, targets and measured records.
+"""The domain values of the tuning database: workloads, targets, measured records and calibrated peaks.
 
 Plain frozen dataclasses: the autotuner builds them, the database stores them, and a row and
 its value meet in one tested conversion (``Record.from_row(rec.to_row()) == rec``).
@@ -106,6 +106,56 @@ class TargetInfo:
             canonical=row["canonical"],
             fingerprint=row["fingerprint"],
             hardware=json.loads(row["hardware"]),
+        )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Peaks ``opforge targets calibrate`` measured on one machine, keyed by its hardware fingerprint.
+
+    Each figure is None where it was not measured; ``methods`` says how each measured one was
+    (``{"float32": "TVM kernel ...", "bandwidth": "triad ..."}``). ``measured_at`` is stored in UTC.
+    """
+
+    fingerprint: str
+    target: str
+    float32_gflops: float | None
+    int8_gops: float | None
+    bandwidth_gbs: float | None
+    measured_at: datetime
+    host: str
+    methods: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("float32_gflops", "int8_gops", "bandwidth_gbs"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, None if value is None else float(value))
+        object.__setattr__(self, "methods", {str(k): str(v) for k, v in self.methods.items()})
+        object.__setattr__(self, "measured_at", to_utc(self.measured_at))
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "target": self.target,
+            "float32_gflops": self.float32_gflops,
+            "int8_gops": self.int8_gops,
+            "bandwidth_gbs": self.bandwidth_gbs,
+            "methods": canonical_json(self.methods),
+            "measured_at": self.measured_at.replace(tzinfo=None),  # stored naive UTC, as records are
+            "host": self.host,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Calibration:
+        return cls(
+            fingerprint=row["fingerprint"],
+            target=row["target"],
+            float32_gflops=row["float32_gflops"],
+            int8_gops=row["int8_gops"],
+            bandwidth_gbs=row["bandwidth_gbs"],
+            measured_at=row["measured_at"].replace(tzinfo=timezone.utc),
+            host=row["host"],
+            methods=json.loads(row["methods"]),
         )
 
 

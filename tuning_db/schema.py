@@ -83,3 +83,18 @@ tvm_modules = Table(
     Column("shash", String(32), nullable=False, index=True),
     Column("module_json", Text, nullable=False),
 )
+
+# the peaks `opforge targets calibrate` measured, one row per hardware fingerprint (the newest wins);
+# a figure not measured is NULL, ``methods`` the JSON {figure: how it was measured}
+calibrations = Table(
+    "calibrations",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("target", String(128), nullable=False),
+    Column("float32_gflops", Float, nullable=True),
+    Column("int8_gops", Float, nullable=True),
+    Column("bandwidth_gbs", Float, nullable=True),
+    Column("methods", Text, nullable=False),
+    Column("measured_at", DateTime, nullable=False),
+    Column("host", String(255), nullable=False),
+)

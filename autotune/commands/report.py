@@ -16,13 +16,18 @@ from .db import db_option, opened
 from .errors import CliError
 
 
-def host_peaks() -> dict[str, Any]:
-    """Peak numbers of this machine's CPU by fingerprint, where its target has them (calibrated or nominal)."""
+def host_peaks(db: Any) -> dict[str, Any]:
+    """Peak numbers of this machine's CPU by fingerprint, where its target has them: calibrated (the
+    calibrations of the open TuningDB ``db``) or nominal."""
     from targets import get_target
+    from targets.calibration import calibrations_of, with_calibration
 
     from ..report import peaks_of_target
 
-    target = get_target("cpu")
+    try:
+        target = with_calibration(get_target("cpu"), calibrations_of(db))
+    except ValueError as e:  # a corrupt calibration.json of an old install
+        raise CliError(str(e)) from None
     found = peaks_of_target(target)
     return {target.fingerprint(): found} if found else {}
 
@@ -60,7 +65,7 @@ def report_command(db_url: str, ops: tuple[str, ...], targets: tuple[str, ...], 
     require_existing(db_url)
     started = time.perf_counter()
     with opened(db_url) as db:
-        data = write_page(db, output, Filters(tuple(ops), tuple(targets)), host_peaks(), max_workloads=max_workloads)
+        data = write_page(db, output, Filters(tuple(ops), tuple(targets)), host_peaks(db), max_workloads=max_workloads)
     if not data.pairs:
         click.echo(f"opforge: warning: no records in {shown(db_url)} match; the page says so", err=True)
     click.echo(

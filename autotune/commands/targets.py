@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import platform
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .errors import CliError
 
-_DB_HELP = "Tuning database URL or SQLite path; calibrations live beside it [env OPFORGE_DB; default ~/.opforge/tuning.db]."
+_DB_HELP = "Tuning database URL or SQLite path; calibrations are kept in it [env OPFORGE_DB; default ~/.opforge/tuning.db]."
 
 
 def _tvm_text(tvm: dict[str, Any]) -> str:
@@ -37,15 +38,35 @@ def _default_names() -> list[str]:
     return [n if n != "cuda" or has_cuda() else "cuda:sm_90" for n in TARGETS]
 
 
+def stored_calibrations(db: str | None) -> dict[str, Any]:
+    """The calibrations of database ``db`` (URL or SQLite path) by fingerprint; a SQLite file that does
+    not exist yet holds none and is not created (an old calibration.json beside it still counts)."""
+    from sqlalchemy.engine import make_url
+
+    from targets.calibration import calibrations_of, legacy_path, load_calibrations
+    from tuning_db import DEFAULT_DB
+    from tuning_db.engine import url_of
+
+    from .db import opened
+
+    url = url_of(db or DEFAULT_DB)
+    parsed = make_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
+            legacy = legacy_path(url)
+            return load_calibrations(legacy) if legacy else {}
+        with opened(url) as found:
+            return calibrations_of(found)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+
+
 def _resolve(names: list[str], db: str | None) -> list[tuple[str, Any, str | None]]:
     """(name, Target or None, error) per name, calibrated peaks applied; an unknown name is a CliError."""
     from targets import UnknownTargetError, get_target
-    from targets.calibration import calibration_path, load_calibrations, with_calibration
+    from targets.calibration import with_calibration
 
-    try:
-        calibrations = load_calibrations(calibration_path(db))
-    except ValueError as e:
-        raise CliError(str(e)) from None
+    calibrations = stored_calibrations(db)
     rows: list[tuple[str, Any, str | None]] = []
     for name in names:
         try:
@@ -124,11 +145,15 @@ def calibrate_command(target_name: str, db: str | None, quick: bool, timeout_sec
     """Measure this machine's float32 FMA peak, int8 dot-product peak and memory bandwidth; keep them per fingerprint.
 
     The kernels are small TVM kernels built for this CPU (see targets/calibrate.py) and run in a
-    separate process; the figures go to calibration.json beside the tuning database, keyed by the
-    target's hardware fingerprint, and `opforge tune` reports % of peak and the roofline from them.
+    separate process; the figures go to the tuning database's calibrations, keyed by the
+    target's hardware fingerprint (a new calibration replaces the old one), and `opforge tune` reports % of peak and the roofline from them.
     """
     from targets import UnknownTargetError, get_target
-    from targets.calibration import Calibration, calibration_path, save_calibration
+    from targets.calibration import Calibration
+    from tuning_db import DEFAULT_DB
+    from tuning_db.engine import shown, url_of
+
+    from .db import opened
 
     from ..measure.builder import target_to_json
     from ..measure.pool import Worker, WorkerCrashed, WorkerError, WorkerTimeout
@@ -155,10 +180,11 @@ def calibrate_command(target_name: str, db: str | None, quick: bool, timeout_sec
         fingerprint=target.fingerprint(), target=target.name, gflops=measured["gflops"], bandwidth_gbs=measured["bandwidth_gbs"],
         measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), host=platform.node(), methods=measured["methods"],
     )
-    path = calibration_path(db)
-    save_calibration(path, cal)
+    url = url_of(db or DEFAULT_DB)
+    with opened(url) as found:
+        found.save_calibration(cal.to_stored())
     if as_json:
-        click.echo(json.dumps({"path": str(path), "quick": quick, **cal.to_dict()}, indent=2))
+        click.echo(json.dumps({"db": shown(url), "quick": quick, **cal.to_dict()}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -171,7 +197,7 @@ def calibrate_command(target_name: str, db: str | None, quick: bool, timeout_sec
     table.add_row("memory bandwidth", f"{cal.bandwidth_gbs:.1f} GB/s" if cal.bandwidth_gbs else "-", "-", cal.methods.get("bandwidth", ""))
     console = Console(width=200)
     console.print(table)
-    console.print(f"kept in {path}")
+    console.print(f"kept in {shown(url)}")
 
 
 COMMANDS = [targets_group]
@@ -184,7 +210,7 @@ def tune_target(target_name: str, db_url: str, rpc: str | None, rpc_key: str | N
     """(Target, runner or None) for ``opforge tune``: peaks from the calibration of its fingerprint,
     and an ``RpcRunner`` where ``--rpc`` names a tracker (None: measure here). Bad input is a CliError."""
     from targets import UnknownTargetError, get_target
-    from targets.calibration import calibration_path, load_calibrations, with_calibration
+    from targets.calibration import with_calibration
     from targets.toolchain import ToolchainMissingError, check_toolchain
 
     try:
@@ -219,11 +245,7 @@ def tune_target(target_name: str, db_url: str, rpc: str | None, rpc_key: str | N
             tracker, timeout_secs=max(3 * options.run_timeout_secs, 60.0), repeats=options.repeats,
             min_repeat_ms=options.min_repeat_ms, device="cuda" if target.is_gpu else "cpu", parallelism=found,
         )
-    try:
-        target = with_calibration(target, load_calibrations(calibration_path(db_url)))
-    except ValueError as e:
-        raise CliError(str(e)) from None
-    return target, runner
+    return with_calibration(target, stored_calibrations(db_url)), runner
 
 
 def peak_report(prepared: Any, best_secs: float | None, target: Any) -> dict[str, Any]:

@@ -50,3 +50,18 @@ def test_tune_report_writes_the_page_of_the_run_with_numpy(tmp_path):
     assert task["workload_key"][:12] in html and "timed by the `opforge tune` run that wrote this page" in html
     # the run's numpy speed-up is in the table: best/numpy as the tune summary computed it
     assert f"{task['speedup_vs_numpy']:.2f}x" in html
+
+
+def test_report_peaks_of_this_machine_come_from_the_databases_calibration(tmp_path):
+    from targets import get_target
+    from targets.calibration import Calibration
+
+    from autotune.commands.report import host_peaks
+    from tuning_db import open_db
+
+    fp = get_target("cpu").fingerprint()
+    with open_db(str(tmp_path / "t.db")) as db:
+        assert all(not p.source.startswith("calibrated") for p in host_peaks(db).values())
+        db.save_calibration(Calibration(fp, "cpu", {"float32": 123.0}, 9.0, "2026-11-22T00:00:00+00:00", "testhost").to_stored())
+        peaks = host_peaks(db)[fp]
+    assert (peaks.gflops["float32"], peaks.bandwidth_gbs, peaks.source) == (123.0, 9.0, "calibrated 2026-11-22 on testhost")

@@ -1,4 +1,4 @@
-"""Peak calibration: honest kernels, figures kept per fingerprint beside the database, used by `opforge tune`."""
+"""Peak calibration: honest kernels, figures kept per fingerprint in the tuning database, used by `opforge tune`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from autotune.cli import cli
 from targets import get_target
-from targets.calibration import Calibration, calibration_path, load_calibrations, save_calibration, with_calibration
+from targets.calibration import Calibration, calibrations_of, legacy_path, load_calibrations, with_calibration
+from tuning_db import open_db
 
 
 def _invoke(*args: str):
@@ -23,25 +24,29 @@ def _cal(fingerprint: str, float32: float = 100.0, bandwidth: float | None = 10.
     return Calibration(fingerprint, "cpu", {"float32": float32, "int8": 4 * float32}, bandwidth, "2026-11-22T00:00:00+00:00", "testhost")
 
 
-def test_calibrations_live_beside_a_sqlite_database(tmp_path):
-    assert calibration_path(str(tmp_path / "db" / "t.db")) == tmp_path / "db" / "calibration.json"
-    assert calibration_path(f"sqlite:///{tmp_path}/t.db") == tmp_path / "calibration.json"
-    home = Path("~/.opforge/calibration.json").expanduser()
-    assert calibration_path("postgresql+psycopg://u@h/db") == home and calibration_path("sqlite://") == home
+def test_only_a_sqlite_database_can_have_an_old_calibration_file(tmp_path):
+    assert legacy_path(str(tmp_path / "db" / "t.db")) == tmp_path / "db" / "calibration.json"
+    assert legacy_path(f"sqlite:///{tmp_path}/t.db") == tmp_path / "calibration.json"
+    assert legacy_path("postgresql+psycopg://u@h/db") is None and legacy_path("sqlite://") is None
 
 
-def test_a_calibration_is_kept_per_fingerprint_and_replaced_by_a_new_one(tmp_path):
-    path = tmp_path / "calibration.json"
-    assert load_calibrations(path) == {}
-    save_calibration(path, _cal("aaaa", 100.0))
-    save_calibration(path, _cal("bbbb", 50.0))
-    save_calibration(path, _cal("aaaa", 120.0))
-    found = load_calibrations(path)
-    assert set(found) == {"aaaa", "bbbb"} and found["aaaa"].gflops["float32"] == 120.0
-    assert Calibration.from_dict(found["bbbb"].to_dict()) == found["bbbb"]
+@pytest.mark.parametrize("bandwidth", [10.0, None])
+def test_a_calibration_round_trips_through_the_database_row(bandwidth):
+    cal = _cal("aaaa", 100.0, bandwidth)
+    assert Calibration.from_stored(cal.to_stored()) == cal
+    only_fp32 = Calibration("bbbb", "cpu", {"float32": 5.0}, None, "2026-11-22T00:00:00+00:00", "h")
+    assert only_fp32.to_stored().int8_gops is None and Calibration.from_stored(only_fp32.to_stored()) == only_fp32
 
 
-def test_a_corrupt_calibration_file_names_the_fix(tmp_path):
+def test_the_database_calibration_wins_over_an_old_file_beside_it(tmp_path):
+    (tmp_path / "calibration.json").write_text(json.dumps({fp: _cal(fp, 50.0).to_dict() for fp in ("aaaa", "old0")}))
+    with open_db(str(tmp_path / "t.db")) as db:
+        db.save_calibration(_cal("aaaa", 120.0).to_stored())
+        found = calibrations_of(db)
+    assert found == {"aaaa": _cal("aaaa", 120.0), "old0": _cal("old0", 50.0)}
+
+
+def test_a_corrupt_old_calibration_file_names_the_fix(tmp_path):
     path = tmp_path / "calibration.json"
     path.write_text("{not json")
     with pytest.raises(ValueError, match=r"not JSON .*run `opforge targets calibrate` again"):
@@ -77,7 +82,10 @@ def test_calibrate_quick_stores_this_machines_figures_and_list_shows_them(tmp_pa
     assert out.exit_code == 0, out.output
     report = json.loads(out.output)
     cpu = get_target("cpu")
-    assert report["fingerprint"] == cpu.fingerprint() and report["path"] == str(tmp_path / "calibration.json")
+    assert report["fingerprint"] == cpu.fingerprint() and report["db"] == f"sqlite:///{db}"
+    assert not (tmp_path / "calibration.json").exists()
+    with open_db(str(db)) as stored:
+        assert stored.calibration(cpu.fingerprint()).float32_gflops == report["gflops"]["float32"]
     assert report["gflops"]["float32"] > 0 and report["bandwidth_gbs"] > 0
     assert "TVM kernel" in report["methods"]["float32"] and "triad" in report["methods"]["bandwidth"]
     listed = json.loads(_invoke("targets", "--db", str(db), "--json").output)
@@ -87,7 +95,8 @@ def test_calibrate_quick_stores_this_machines_figures_and_list_shows_them(tmp_pa
 
 def test_tune_reports_percent_of_peak_and_the_roofline_from_the_calibration(tmp_path):
     cpu = get_target("cpu")
-    save_calibration(tmp_path / "calibration.json", _cal(cpu.fingerprint(), float32=100.0, bandwidth=10.0))
+    with open_db(str(tmp_path / "t.db")) as db:
+        db.save_calibration(_cal(cpu.fingerprint(), float32=100.0, bandwidth=10.0).to_stored())
     out = _invoke("tune", "matmul", "--shape", "M=16,N=16,K=16", "--trials", "2", "--repeats", "1", "--db", str(tmp_path / "t.db"), "--json")
     assert out.exit_code == 0, out.output
     (task,) = json.loads(out.output)["tasks"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 
 from db_samples import record, target, workload
-from tuning_db import ConflictError, TuningDB, UnknownReferenceError, open_db
+from tuning_db import Calibration, ConflictError, TuningDB, UnknownReferenceError, open_db
 
 
 @pytest.fixture
@@ -168,3 +169,16 @@ def test_best_query_uses_the_best_index(tmp_path: object) -> None:
     db.close()
     text = " ".join(str(row[-1]) for row in plan)
     assert "ix_records_best" in text and "TEMP B-TREE" not in text
+
+
+def _calibration(fingerprint: str, float32: float | None, day: int) -> Calibration:
+    return Calibration(fingerprint, "cpu", float32, None, 12.5, datetime(2026, 11, day, tzinfo=timezone.utc), "h", {"bandwidth": "triad"})
+
+
+def test_a_calibration_is_kept_per_fingerprint_and_replaced_by_a_new_one(db: TuningDB) -> None:
+    assert db.calibration("aaaa") is None and db.calibrations() == []
+    db.save_calibration(_calibration("aaaa", 100.0, 1))
+    db.save_calibration(_calibration("bbbb", None, 2))
+    db.save_calibration(_calibration("aaaa", 120.0, 3))
+    assert db.calibration("aaaa") == _calibration("aaaa", 120.0, 3)
+    assert db.calibrations() == [_calibration("aaaa", 120.0, 3), _calibration("bbbb", None, 2)]

@@ -77,6 +77,7 @@ def test_first_revision_database_upgrades_without_loss(v1_file: Path) -> None:
         assert {u for (u,) in conn.execute("SELECT uid FROM records")} == {r.uid for r in records}
     best = db.best(f"{1:064x}", records[0].target, "fp0000000000000a")
     assert best is not None and best.status == "ok"
+    assert db.calibrations() == []  # 0004 adds the table, empty
     db.close()
 
 

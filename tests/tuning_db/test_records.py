@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
-from tuning_db import Record, TargetInfo, TuningDB, Workload
+from tuning_db import Calibration, Record, TargetInfo, TuningDB, Workload
 from tuning_db.records import STRATEGY_NAME
 
 from db_samples import record, target, workload
@@ -103,3 +103,17 @@ def test_target_info_of_a_real_target() -> None:
     info = TargetInfo.of(cpu)
     assert (info.name, info.canonical, info.fingerprint) == ("cpu", cpu.canonical(), cpu.fingerprint())
     assert TargetInfo.from_row(info.to_row()) == info
+
+
+@pytest.mark.parametrize("figures", [(100.0, 400.0, 10.0), (100.0, None, None), (None, None, None)])
+def test_calibration_round_trips_through_rows(figures: tuple) -> None:
+    float32, int8, bandwidth = figures
+    c = Calibration("ab12", "cpu", float32, int8, bandwidth, datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc), "host",
+                    {"float32": "TVM kernel"} if float32 else {})
+    row = c.to_row()
+    assert row["measured_at"].tzinfo is None and Calibration.from_row(row) == c
+
+
+def test_calibration_with_a_naive_measured_at_is_rejected() -> None:
+    with pytest.raises(ValueError, match="no time zone"):
+        Calibration("ab12", "cpu", 1.0, None, None, datetime(2026, 11, 22), "host")
