@@ -18,7 +18,6 @@ from .verify import verify
 
 def lower(op: Op) -> Any:
     """The ``tvm.tirx.PrimFunc`` computing ``op``; every dim must be bound."""
-    import tvm
     from tvm import te
 
     verify(op, require_bound=True)
@@ -68,7 +67,6 @@ def _index(a: Affine, env: dict[str, Any]) -> Any:
 
 
 def _expr(e: Expr, env: dict[str, Any], tensors: dict[str, Any], op: Op) -> Any:
-    import tvm
     from tvm import te, tirx
 
     if isinstance(e, Const):
