@@ -281,15 +281,7 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
     kinds = [it.kind for it in b.iters]
     splits = [cfg.ints(f"{b.name}.tile.{it.name}") for it in b.iters]
     s0, s1, r0, s2, r1, s3 = prim.tile(sch, blk, splits, kinds, STRUCTURE)
-    tail = None
-    write_at = cfg.integer(f"{b.name}.write_at")
-    if write_at:
-        loop = (s0 if write_at == 1 else s1)[-1]
-        if epilogue is not None:
-            tail = sch.get_sblock(epilogue)
-            prim.fuse_epilogue(sch, tail, loop)
-        else:
-            tail = prim.cache_write_at(sch, blk, loop)
+    tail = prim.write_back(sch, blk, epilogue, cfg.integer(f"{b.name}.write_at"), s0, s1)
     packs = []
     for r in _reused_reads(b):
         level = cfg.integer(f"{b.name}.pack.{r.buffer}")

@@ -134,6 +134,20 @@ def fuse_epilogue(sch: Sch, consumer: RV, loop: RV) -> None:
     sch.reverse_compute_at(consumer, loop, preserve_unit_loops=True)
 
 
+def write_back(sch: Sch, block: RV, epilogue: str | None, write_at: int, s0: Sequence[RV], s1: Sequence[RV]) -> RV | None:
+    """Where a tiled block's result goes, by the ``write_at`` knob: 0 straight to the output (None
+    returned); 1 or 2 under the last loop of spatial level 1 / 2, as the fused ``epilogue`` block
+    if there is one, else as a local accumulator tile written back there. Returns that block."""
+    if not write_at:
+        return None
+    loop = (s0 if write_at == 1 else s1)[-1]
+    if epilogue is not None:
+        tail = sch.get_sblock(epilogue)
+        fuse_epilogue(sch, tail, loop)
+        return tail
+    return cache_write_at(sch, block, loop)
+
+
 def pack_read(sch: Sch, block: RV, buffer: str, loop: RV, inner_dim: int | None = None, scope: str = "global") -> RV | None:
     """Copy the part of ``buffer`` that ``block`` reads under ``loop`` into a contiguous panel,
     with dimension ``inner_dim`` moved last (the one the vectorized loop walks)::

@@ -242,14 +242,8 @@ def schedule_dot(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str
     s0, s1, s2, s3 = levels
     sch.reorder(*s0, *s1, *red[0], *s2, *red[1], *s3, v_inner, r_inner)
     helpers = []
-    write_at = cfg.integer(f"{b.name}.write_at")
-    if write_at:
-        loop = (s0 if write_at == 1 else s1)[-1]
-        if epilogue is not None:
-            tail = sch.get_sblock(epilogue)
-            prim.fuse_epilogue(sch, tail, loop)
-        else:
-            tail = prim.cache_write_at(sch, blk, loop)
+    tail = prim.write_back(sch, blk, epilogue, cfg.integer(f"{b.name}.write_at"), s0, s1)
+    if tail is not None:
         helpers.append(tail)
     prim.parallelize(sch, s0[: cfg.integer(f"{b.name}.parallel")])
     prim.auto_unroll(sch, sch.get_loops(blk)[0], cfg.integer(f"{b.name}.unroll"), explicit=True)
