@@ -112,16 +112,16 @@ class GatedRunner:
     def __init__(self, inner: Any, gate: AccuracyGate) -> None:
         self.inner, self.gate = inner, gate
 
-    def run(self, builds: Sequence[Any], args: Sequence[Any], check: Any) -> list[MeasureResult]:
-        return [self._one(b, args, check) for b in builds]
+    def run(self, builds: Sequence[Any], args: Sequence[Any], check: Any, cutoff_secs: float | None = None) -> list[MeasureResult]:
+        return [self._one(b, args, check, cutoff_secs) for b in builds]
 
-    def _one(self, build: Any, args: Sequence[Any], check: Any) -> MeasureResult:
+    def _one(self, build: Any, args: Sequence[Any], check: Any, cutoff_secs: float | None) -> MeasureResult:
         config = self.gate.configs.pop(build.artifact, None) if build.artifact else None
         scheme = json.loads(config).get("quantize", "none") if config else "none"
         checks = self.gate.checks.get(check.path) if check is not None else None
         if scheme == "none" or checks is None:
-            return self.inner.run([build], args, check)[0]
-        held = self.inner.run([build], args, checks.held_out)[0]
+            return self.inner.run([build], args, check, cutoff_secs=cutoff_secs)[0]
+        held = self.inner.run([build], args, checks.held_out, cutoff_secs=cutoff_secs)[0]
         if not held.ok:
             return _labelled(held, "held-out inputs")
         calib = self.inner.run([build], args, checks.calibration)[0]

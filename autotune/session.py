@@ -47,6 +47,8 @@ class TuneOptions:
     repeats: int = 5
     min_repeat_ms: float = 40.0
     warm_start_limit: int = 512
+    #: a candidate slower than this multiple of the best so far is timed once (None: always repeat)
+    slow_cutoff: float | None = 10.0
 
     def budget(self) -> Budget:
         return Budget(self.trials, self.timeout_secs, self.goal_secs, self.early_stop)
@@ -135,7 +137,7 @@ class TuningSession:
             prepared.task, prepared.func, prepared.space, strategy, self.builder, self.runner, model, store, features,
             prepared.args, prepared.check, batch_size=o.batch_size, on_trial=on_trial,
             other_features=self.other_features, warm_start_limit=o.warm_start_limit,
-            initial=(prepared.space.default(),), strategy_name=o.strategy,
+            initial=(prepared.space.default(),), strategy_name=o.strategy, slow_cutoff=o.slow_cutoff,
         )
 
     def measure(self, prepared: Prepared, config: Any) -> MeasureResult:

@@ -95,9 +95,14 @@ class Tuner:
         warm_start_limit: int = 512,
         initial: Sequence[Any] = (),
         strategy_name: str | None = None,
+        slow_cutoff: float | None = None,
     ) -> None:
         """``strategy_name``: the registered name of ``strategy``, written on every stored trial (so a
-        report can tell the random-search curve from the guided one); None leaves it unrecorded."""
+        report can tell the random-search curve from the guided one); None leaves it unrecorded.
+        ``slow_cutoff``: a candidate slower than this many times the best so far is timed once, not
+        repeated (None: every candidate gets the runner's full repeats)."""
+        if slow_cutoff is not None and slow_cutoff <= 1:
+            raise ValueError(f"slow_cutoff must be > 1 (a multiple of the best time), got {slow_cutoff}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.task = task
@@ -117,6 +122,7 @@ class Tuner:
         self.other_features = other_features
         self.warm_start_limit = warm_start_limit
         self.initial = tuple(initial)
+        self.slow_cutoff = slow_cutoff
         self._measured: dict[str, float] = {}
         self._configs: dict[str, Any] = {}
         self._resumed = 0
@@ -224,7 +230,8 @@ class Tuner:
             width = max(1, int(getattr(self.runner, "parallelism", 1)))
             for i in range(0, len(configs), width):
                 chunk = builds[i : i + width]
-                for cfg, build, result in zip(configs[i : i + width], chunk, self.runner.run(chunk, self.args, self.check)):
+                measured = self.runner.run(chunk, self.args, self.check, cutoff_secs=self._cutoff_secs())
+                for cfg, build, result in zip(configs[i : i + width], chunk, measured):
                     discard_build(build)
                     results.append(result)
                     self._record(cfg, result, max_trials)
@@ -235,6 +242,10 @@ class Tuner:
                 self.strategy.observe(configs[: len(results)], results)
         self._learn(self.task.workload_key, self.features, configs, results)
         return len(results)
+
+    def _cutoff_secs(self) -> float | None:
+        _, best = self.best
+        return best * self.slow_cutoff if self.slow_cutoff is not None and math.isfinite(best) else None
 
     def _record(self, cfg: Any, result: MeasureResult, max_trials: int) -> None:
         _, before = self.best

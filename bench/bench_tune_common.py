@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 #: name -> (builder, sizes); ``--small`` sizes keep a smoke run under a few minutes on 2 cores
@@ -27,15 +28,34 @@ def workload(name: str, small: bool) -> Any:
     return build().bind(**(small_sizes if small else sizes))
 
 
-def tune_in_memory(op: Any, target: Any, strategy: str, trials: int, seed: int, **options: Any) -> Any:
-    """One run with a fresh in-memory store (no warm start): the TuneResult with its history."""
+def tune_in_memory(op: Any, target: Any, strategy: str, trials: int, seed: int, budget: Any = None, on_trial: Any = None, **options: Any) -> Any:
+    """One run with a fresh in-memory store (no warm start): the TuneResult with its history.
+
+    ``budget`` replaces the plain ``trials`` budget (anything with ``max_trials`` and ``stop_reason``).
+    """
     from autotune.session import TuneOptions, TuningSession
     from autotune.store import MemoryStore
 
     opts = TuneOptions(trials=trials, strategy=strategy, seed=seed, **options)
     with TuningSession(target, opts) as session:
         prepared = session.prepare(op)
-        return session.tuner(prepared, MemoryStore()).tune(opts.budget())
+        return session.tuner(prepared, MemoryStore(), on_trial=on_trial).tune(budget or opts.budget())
+
+
+@dataclass(frozen=True)
+class UntilReached:
+    """Stop once at least ``min_trials`` ran and the best is at most ``goal_secs``; else at ``max_trials``."""
+
+    min_trials: int
+    max_trials: int
+    goal_secs: float
+
+    def stop_reason(self, trials: int, elapsed_secs: float, best_secs: float, since_improvement: int) -> str | None:
+        if trials >= self.max_trials:
+            return f"trial budget of {self.max_trials} reached"
+        if trials >= self.min_trials and best_secs <= self.goal_secs:
+            return "reached the goal after the minimum trials"
+        return None
 
 
 def trials_to_reach(best_so_far: tuple[float, ...], goal: float) -> int | None:

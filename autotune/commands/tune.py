@@ -66,6 +66,15 @@ def _db_url(db: str | None) -> str:
     return path
 
 
+def _slow_cutoff(value: float) -> float | None:
+    """--slow-cutoff as TuneOptions wants it: None for 0 (off), else a multiple above 1."""
+    if value == 0:
+        return None
+    if value <= 1:
+        raise CliError(f"--slow-cutoff must be 0 (off) or above 1 (a multiple of the best time); got {value:g}")
+    return value
+
+
 @click.command("tune")
 @click.argument("op_names", metavar="OP...", nargs=-1)
 @click.option("--shape", "shape_text", default=None, metavar="NAME=SIZE,...", help="Sizes of the op's dimensions, e.g. M=1024,N=1024,K=1024.")
@@ -81,6 +90,8 @@ def _db_url(db: str | None) -> str:
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Candidates built and measured per round.")
 @click.option("--build-workers", type=click.IntRange(min=1), default=None, help="Build processes (default: one per core).")
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True, help="Timed repeats per candidate (the median is kept).")
+@click.option("--slow-cutoff", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Time a candidate slower than this many times the best so far once instead of --repeats times (0: never).")
 @click.option("--db", envvar="OPFORGE_DB", default=None, help="Tuning database URL or SQLite path [env OPFORGE_DB; default ~/.opforge/tuning.db].")
 @click.option("--team", envvar="OPFORGE_TEAM", default=None, help="Team tag written on every record [env OPFORGE_TEAM].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice of the search.")
@@ -94,7 +105,7 @@ def _db_url(db: str | None) -> str:
 def tune_command(
     op_names: tuple[str, ...], shape_text: str | None, dtype: str | None, param_text: str | None, workloads_path: str | None,
     target_name: str, trials: int, timeout_secs: float | None, goal_ms: float | None, early_stop: int | None, strategy: str,
-    batch_size: int, build_workers: int | None, repeats: int, db: str | None, team: str | None, seed: int, as_json: bool,
+    batch_size: int, build_workers: int | None, repeats: int, slow_cutoff: float, db: str | None, team: str | None, seed: int, as_json: bool,
     rpc: str | None = None, rpc_key: str | None = None, emulated: bool = False,
     report_path: str | None = None, quantize: str | None = None, max_rel_error: float | None = None,
 ) -> None:
@@ -111,6 +122,7 @@ def tune_command(
     options = TuneOptions(
         trials=trials, timeout_secs=timeout_secs, goal_secs=goal_ms / 1e3 if goal_ms else None, early_stop=early_stop,
         strategy=strategy, seed=seed, batch_size=batch_size, build_workers=build_workers, repeats=repeats,
+        slow_cutoff=_slow_cutoff(slow_cutoff),
     )
     url = _db_url(db)
     target, runner = tune_target(target_name, url, rpc, rpc_key, emulated, options)  # calibrated peaks; RPC devices

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from .pool import Call, WorkerPool
 from .result import BuildResult, MeasureResult
-from .runner import ArgSpec, Check, check_runner_options, job_inputs, measure_module, to_measure_result
+from .runner import ArgSpec, Check, check_runner_options, cutoff_arg, job_inputs, measure_module, to_measure_result
 
 RPC_RUN_JOB = "autotune.measure.rpc:rpc_run_job"
 
@@ -76,6 +76,7 @@ def rpc_run_job(
     device: str = "cpu",
     session_timeout_secs: float = 0,
     seed: int = 0,
+    cutoff_secs: float | None = None,
 ) -> dict[str, Any]:
     """Runs in a local worker: measure ``artifact`` on a device the tracker hands out."""
     from tvm import rpc
@@ -85,7 +86,7 @@ def rpc_run_job(
     remote.upload(artifact)
     try:
         lib = remote.load_module(name)
-        out = measure_module(lib, remote.device(device, 0), args, check, warmup, repeats, number, min_repeat_ms, seed)
+        out = measure_module(lib, remote.device(device, 0), args, check, warmup, repeats, number, min_repeat_ms, seed, cutoff_secs)
     finally:
         try:
             remote.remove(name)
@@ -128,11 +129,14 @@ class RpcRunner:
         self.job = job
         self._pool = WorkerPool(self.parallelism, env)
 
-    def run(self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None) -> list[MeasureResult]:
-        """One MeasureResult per build, in order; the ok builds are measured in parallel."""
+    def run(
+        self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None, cutoff_secs: float | None = None
+    ) -> list[MeasureResult]:
+        """One MeasureResult per build, in order; the ok builds are measured in parallel (``cutoff_secs`` as in ``Runner``)."""
         arg_dicts, check_dict = job_inputs(args, check)
         ok = [b for b in builds if b.ok]
-        calls = [Call(self.job, {"artifact": b.artifact, "args": arg_dicts, "check": check_dict, **self.options}) for b in ok]
+        job_args = {"args": arg_dicts, "check": check_dict, **self.options, **cutoff_arg(cutoff_secs)}
+        calls = [Call(self.job, {"artifact": b.artifact, **job_args}) for b in ok]
         outcomes = iter(self._pool.map(calls, self.timeout_secs))
         results = []
         for b in builds:

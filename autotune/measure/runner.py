@@ -4,8 +4,10 @@ Every candidate runs in one worker process (never the tuner's own), one candidat
 timings do not disturb each other. The first call's outputs are compared with the expected
 outputs of a :class:`Check` (the numpy reference on random inputs); a wrong kernel is a failed
 trial (``wrong_result``), never a result. Then ``warmup`` calls, then ``repeats`` timed repeats of
-``number`` calls each (``number=0``: as many as fill ``min_repeat_ms``). A segfault, an abort or a
-hang past ``timeout_secs`` costs one failed trial; the worker is restarted for the next one.
+``number`` calls each (``number=0``: as many as fill ``min_repeat_ms``). Given ``cutoff_secs`` (the
+tuner passes a multiple of its best time), one timed call comes first and a kernel slower than the
+cutoff keeps that one time: a hopeless candidate costs two calls, not dozens. A segfault, an abort
+or a hang past ``timeout_secs`` costs one failed trial; the worker is restarted for the next one.
 """
 
 from __future__ import annotations
@@ -89,6 +91,11 @@ def job_inputs(args: Sequence[ArgSpec], check: Check | None) -> tuple[list[dict[
     return arg_dicts, (dataclasses.asdict(check) if check else None)
 
 
+def cutoff_arg(cutoff_secs: float | None) -> dict[str, float]:
+    """The job keyword for a cutoff; none at all without one (planted test jobs need not know it)."""
+    return {} if cutoff_secs is None else {"cutoff_secs": float(cutoff_secs)}
+
+
 def run_job(
     artifact: str,
     args: list[dict[str, Any]],
@@ -99,16 +106,19 @@ def run_job(
     min_repeat_ms: float,
     device: str = "cpu",
     seed: int = 0,
+    cutoff_secs: float | None = None,
 ) -> dict[str, Any]:
     """Runs in a worker: load the library, check the first call, then time it."""
     import tvm
 
-    return measure_module(tvm.runtime.load_module(artifact), tvm.device(device, 0), args, check, warmup, repeats, number, min_repeat_ms, seed)
+    return measure_module(
+        tvm.runtime.load_module(artifact), tvm.device(device, 0), args, check, warmup, repeats, number, min_repeat_ms, seed, cutoff_secs
+    )
 
 
 def measure_module(
     lib: Any, dev: Any, args: list[dict[str, Any]], check: dict[str, Any] | None,
-    warmup: int, repeats: int, number: int, min_repeat_ms: float, seed: int = 0,
+    warmup: int, repeats: int, number: int, min_repeat_ms: float, seed: int = 0, cutoff_secs: float | None = None,
 ) -> dict[str, Any]:
     """Check the first call of a loaded library's ``main`` on ``dev``, then time it.
 
@@ -148,6 +158,12 @@ def measure_module(
         out["max_abs_error"], out["rel_l2_error"] = worst_abs, worst_rel
         if out["wrong"]:
             return out
+    if cutoff_secs is not None:
+        probe = float(lib.time_evaluator("main", dev, number=1, repeat=1)(*tensors).results[0])
+        if probe > cutoff_secs:
+            out["run_secs"] = [probe]
+            return out
+        warmup = max(0, warmup - 1)  # the probe warmed it
     for _ in range(warmup):
         func(*tensors)
     dev.sync()
@@ -180,15 +196,20 @@ class Runner:
         self.job = job
         self._worker = Worker(env)
 
-    def run(self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None) -> list[MeasureResult]:
-        """One MeasureResult per build, in order; failed builds pass their failure through."""
-        arg_dicts, check_dict = job_inputs(args, check)
-        return [self._one(b, arg_dicts, check_dict) for b in builds]
+    def run(
+        self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None, cutoff_secs: float | None = None
+    ) -> list[MeasureResult]:
+        """One MeasureResult per build, in order; failed builds pass their failure through.
 
-    def _one(self, build: BuildResult, args: list[dict[str, Any]], check: dict[str, Any] | None) -> MeasureResult:
+        ``cutoff_secs``: a kernel whose first timed call is slower keeps that one time (no repeats).
+        """
+        arg_dicts, check_dict = job_inputs(args, check)
+        return [self._one(b, arg_dicts, check_dict, cutoff_secs) for b in builds]
+
+    def _one(self, build: BuildResult, args: list[dict[str, Any]], check: dict[str, Any] | None, cutoff_secs: float | None) -> MeasureResult:
         if not build.ok:
             return MeasureResult.failed(build.status, build.error or "build failed", build.trace, build.build_secs)
-        call_args = {"artifact": build.artifact, "args": args, "check": check, **self.options}
+        call_args = {"artifact": build.artifact, "args": args, "check": check, **self.options, **cutoff_arg(cutoff_secs)}
         try:
             value = self._worker.call(self.job, call_args, self.timeout_secs)
         except (WorkerTimeout, WorkerError, WorkerCrashed) as e:

@@ -51,8 +51,10 @@ class ReplayRunner:
         self.scale = scale
         self.measured: Counter[str] = Counter()
         self.interrupt_after = interrupt_after
+        self.cutoffs: list[float | None] = []
 
-    def run(self, builds: Sequence[BuildResult], args: Any, check: Any) -> list[MeasureResult]:
+    def run(self, builds: Sequence[BuildResult], args: Any, check: Any, cutoff_secs: float | None = None) -> list[MeasureResult]:
+        self.cutoffs.append(cutoff_secs)
         out = []
         for b in builds:
             if not b.ok:

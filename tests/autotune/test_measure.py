@@ -154,3 +154,14 @@ def test_failed_result_costs_infinity_and_ok_needs_times():
     with pytest.raises(ValueError, match="unknown status"):
         MeasureResult(run_secs=(), status="crashed")
     assert MeasureResult(run_secs=(1.0, 2.0, 4.0)).spread == pytest.approx(1.5)
+
+
+def test_kernel_slower_than_the_cutoff_is_timed_once(planted_builds, tmp_path):
+    from dsl.library import matmul
+
+    op = matmul().bind(M=32, N=32, K=32)
+    check = make_check(op, np.random.default_rng(0), str(tmp_path))
+    with Runner(timeout_secs=5, repeats=3, min_repeat_ms=5, env={"TVM_NUM_THREADS": "1"}) as runner:
+        slow, fast = (runner.run([planted_builds["ok"]], arg_specs(op), check, cutoff_secs=c)[0] for c in (1e-9, 10.0))
+    assert slow.ok and len(slow.run_secs) == 1 and slow.max_abs_error < 1e-4  # still checked against the reference
+    assert fast.ok and len(fast.run_secs) == 3

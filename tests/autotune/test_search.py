@@ -24,7 +24,7 @@ from targets import Target
 TARGET = Target(name="cpu", kind="cpu", tvm={"kind": "llvm", "num-cores": 1}, cores=1, hardware={"test": 1})
 
 
-def make_tuner(strategy="evolutionary", seed=0, store=None, cost_model="xgb", runner=None, batch_size=8, **options):
+def make_tuner(strategy="evolutionary", seed=0, store=None, cost_model="xgb", runner=None, batch_size=8, slow_cutoff=None, **options):
     space, trials = load_landscape()
     model = make_cost_model(cost_model, seed) if cost_model else None
     features = ConfigFeatures(space)
@@ -34,7 +34,8 @@ def make_tuner(strategy="evolutionary", seed=0, store=None, cost_model="xgb", ru
     runner = runner or ReplayRunner(trials)
     builder = ReplayBuilder(trials)
     tuner = Tuner(
-        task, None, space, strat, builder, runner, model, store or MemoryStore(), features, args=(), batch_size=batch_size, strategy_name=strategy
+        task, None, space, strat, builder, runner, model, store or MemoryStore(), features, args=(), batch_size=batch_size, strategy_name=strategy,
+        slow_cutoff=slow_cutoff,
     )
     return tuner, builder, runner
 
@@ -152,6 +153,21 @@ def test_tuner_stores_every_trial_and_measures_none_twice():
     assert result.failed_trials == sum(not t.result.ok for t in store.trials(tuner.task))
     assert result.best_secs == min(t.result.cost for t in store.trials(tuner.task))
     assert result.stop_reason == "trial budget of 40 reached"
+
+
+def test_runner_is_told_the_slow_cutoff_as_a_multiple_of_the_best_so_far():
+    tuner, _, runner = make_tuner("random", cost_model=None, slow_cutoff=10.0)
+    tuner.tune(Budget(24))
+    best = np.minimum.accumulate(np.asarray(tuner.history, dtype=float))
+    expected = [None] + [10.0 * b if np.isfinite(b) else None for b in best[:-1]]
+    assert len(runner.cutoffs) == 24
+    for got, want in zip(runner.cutoffs, expected):
+        assert got == (None if want is None else pytest.approx(want))
+
+
+def test_slow_cutoff_must_be_a_multiple_above_one():
+    with pytest.raises(ValueError, match="slow_cutoff must be > 1"):
+        make_tuner("random", cost_model=None, slow_cutoff=0.5)
 
 
 def test_every_stored_trial_names_the_strategy_of_its_run():

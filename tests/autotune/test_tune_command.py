@@ -59,6 +59,7 @@ def test_several_ops_share_the_trials(tmp_path):
         (["tune", "matmul"], "--shape is required"),
         (["tune", "matmul", "--shape", "M=8,N=8,K=8", "--target", "tpu"], "unknown target 'tpu'"),
         (["tune", "matmul", "--shape", "M=8,N=8"], "K"),
+        (["tune", "matmul", "--shape", "M=8,N=8,K=8", "--slow-cutoff", "0.5"], "--slow-cutoff must be 0"),
     ],
 )
 def test_bad_input_is_a_one_line_error(args, message, tmp_path):

@@ -26,7 +26,7 @@ class FakeRunner:
     def __init__(self, errors):
         self.errors, self.calls = errors, []
 
-    def run(self, builds, args, check):
+    def run(self, builds, args, check, cutoff_secs=None):
         self.calls.append(check.path)
         max_abs, rel = self.errors[check.path]
         return [MeasureResult(run_secs=(1e-3,), max_abs_error=max_abs, rel_l2_error=rel) for _ in builds]
