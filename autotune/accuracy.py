@@ -69,7 +69,8 @@ def prepare_quantized(prepared: Any, target: Any, seed: int, directory: str) -> 
     func = calibrated(op, calibration)
     os.makedirs(directory, exist_ok=True)
     held_out, calib = make_quantized_checks(op, calibration, batch, list(prepared.inputs), directory)
-    return dataclasses.replace(prepared, func=func, space=space_for(func, target)), QuantizedChecks(held_out, calib)
+    task = dataclasses.replace(prepared.task, calibration=calibration.to_json())
+    return dataclasses.replace(prepared, func=func, space=space_for(func, target), task=task), QuantizedChecks(held_out, calib)
 
 
 class AccuracyGate:

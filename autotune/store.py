@@ -17,7 +17,11 @@ from .measure.result import MeasureResult
 
 @dataclass(frozen=True)
 class Task:
-    """One (workload, target) pair being tuned: the workload's identity and the target."""
+    """One (workload, target) pair being tuned: the workload's identity and the target.
+
+    ``calibration``: the activation calibration (JSON) of a ``--quantize`` run, written on each of its
+    quantized trials so the kernel can be rebuilt later; None for a float-only run.
+    """
 
     workload_key: str
     workload_text: str
@@ -25,6 +29,7 @@ class Task:
     target: Any  # targets.Target
     sizes: dict[str, int] = field(default_factory=dict)
     dtypes: tuple[str, ...] = ()
+    calibration: str | None = None
 
     def __hash__(self) -> int:
         return hash((self.workload_key, self.target.canonical(), self.target.fingerprint()))
@@ -47,6 +52,13 @@ class StoredTrial:
     config: str
     result: MeasureResult
     strategy: str | None = None
+
+
+def is_quantized(config_json: str) -> bool:
+    """Whether a Config computes in int8 (its ``quantize`` knob is set), so it needs its calibration."""
+    import json
+
+    return json.loads(config_json).get("quantize", "none") != "none"
 
 
 class Store(Protocol):
@@ -157,6 +169,7 @@ class DBStore:
                 team=self.team,
                 created_at=datetime.now(timezone.utc),
                 strategy=strategy,
+                calibration=task.calibration if is_quantized(config_json) else None,
             )
         )
 

@@ -212,6 +212,22 @@ def calibrated(op: Any, calibration: Calibration) -> Any:
     return lower(op).with_attr(ATTR, json.dumps({"op": print_op(op), "calibration": calibration.to_json()}))
 
 
+def program_of(op: Any, config_json: str, calibration_json: str | None) -> Any:
+    """The PrimFunc a stored Config was measured on: ``calibrated(op, ...)`` for a quantized Config
+    (with the calibration its record carries), ``lower(op)`` for a float one."""
+    from dsl.lower import lower
+
+    scheme = json.loads(config_json).get("quantize", "none")
+    if scheme == "none":
+        return lower(op)
+    if calibration_json is None:
+        raise ScheduleError(
+            f"this {scheme} Config of {op.name} was stored without its activation calibration (a record from before "
+            "schema 0005): it cannot be rebuilt; tune again with --quantize int8"
+        )
+    return calibrated(op, Calibration.from_json(calibration_json))
+
+
 def read_calibrated(func: Any) -> tuple[Any, Calibration] | None:
     """(op, calibration) a PrimFunc made by ``calibrated`` carries, or None."""
     attrs = getattr(func, "attrs", None)

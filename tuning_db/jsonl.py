@@ -58,8 +58,9 @@ def line_of(entry: Entry) -> str:
             "rel_l2_error": _metric(entry.rel_l2_error),
             "created_at": entry.created_at.isoformat(),
         }
-        if entry.strategy is None:
-            del body["strategy"]  # as exported before schema 0003: an older opforge still reads the line
+        for optional in ("strategy", "calibration"):  # absent as before schemas 0003 / 0005: older opforge reads the line
+            if body[optional] is None:
+                del body[optional]
     return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 

@@ -179,7 +179,8 @@ class Record:
     ``config`` is the Config JSON and ``trace`` the TVM trace JSON kept for replay.
     ``created_at`` is stored in UTC. ``strategy`` names the search strategy that proposed the
     trial (``"evolutionary"``, ``"random"``, ...); None where none did (a record from before schema 0003,
-    a re-measurement outside any search).
+    a re-measurement outside any search). ``calibration`` is the activation calibration (JSON) a
+    quantized config was measured with, so the kernel can be rebuilt; None for a float config.
     """
 
     workload_key: str
@@ -198,6 +199,7 @@ class Record:
     team: str | None
     created_at: datetime
     strategy: str | None = None
+    calibration: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -216,9 +218,9 @@ class Record:
     def uid(self) -> str:
         """Identity of the trial (what ran, where, when, by whom), not its result.
 
-        Two records with one uid and different results are a conflicting duplicate. The strategy
-        joins the identity only where recorded, so a record without one keeps the uid it had before
-        schema 0003.
+        Two records with one uid and different results are a conflicting duplicate. The strategy and
+        the calibration join the identity only where recorded, so a record without them keeps the uid
+        it had before schemas 0003 and 0005.
         """
         identity = [
             self.workload_key,
@@ -233,6 +235,8 @@ class Record:
         ]
         if self.strategy is not None:
             identity.append(self.strategy)
+        if self.calibration is not None:
+            identity.append(self.calibration)
         return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 
     def to_row(self) -> dict[str, Any]:
@@ -258,6 +262,7 @@ class Record:
             # stored naive: SQLite keeps no zone, and every stored time is UTC
             "created_at": self.created_at.replace(tzinfo=None),
             "strategy": self.strategy,
+            "calibration": self.calibration,
         }
 
     @classmethod
@@ -279,4 +284,5 @@ class Record:
             team=row["team"],
             created_at=row["created_at"].replace(tzinfo=timezone.utc),
             strategy=row["strategy"],
+            calibration=row["calibration"],
         )

@@ -70,6 +70,8 @@ records = Table(
     Column("created_at", DateTime, nullable=False),
     # the search strategy that proposed the trial; NULL where not recorded (before 0003, revalidation)
     Column("strategy", String(32), nullable=True),
+    # the activation calibration (JSON) a quantized config was measured with; NULL for float configs (0005)
+    Column("calibration", Text, nullable=True),
     Index("ix_records_best", "workload_id", "target_id", "status", "median_secs", "id"),
     Index("ix_records_created_at", "created_at"),
 )

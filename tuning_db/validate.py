@@ -50,8 +50,8 @@ INSTRUCTIONS = frozenset(
 _WORKLOAD_FIELDS = {"type", "key", "text", "op_name", "sizes", "dtypes"}
 _TARGET_FIELDS = {"type", "name", "canonical", "fingerprint", "hardware"}
 _RECORD_FIELDS = {"type"} | set(Record.__dataclass_fields__)
-# a record without a strategy is exported without the field, as before schema 0003
-_RECORD_OPTIONAL = frozenset({"strategy"})
+# a record without a strategy / calibration is exported without the field, as before schemas 0003 / 0005
+_RECORD_OPTIONAL = frozenset({"strategy", "calibration"})
 _TVM_MODULE_FIELDS = {"type"} | set(TvmModule.__dataclass_fields__)
 SHASH = re.compile(r"^-?[0-9]{1,20}$")
 # a trace saved with tvm.ir.save_json holds only these node types: plain values and number immediates
@@ -162,6 +162,9 @@ def record_of(entry: Mapping[str, Any]) -> Record:
         check_trace(trace)
     team = entry["team"]
     strategy = entry.get("strategy")
+    calibration = entry.get("calibration")
+    if calibration is not None:
+        check_calibration(_string(entry, "calibration", 4096))
     return Record(
         workload_key=_string(entry, "workload_key", 64, KEY),
         target=_string(entry, "target", 4096, PRINTABLE),
@@ -179,6 +182,7 @@ def record_of(entry: Mapping[str, Any]) -> Record:
         team=None if team is None else _string(entry, "team", 255, PRINTABLE),
         created_at=_time(entry["created_at"]),
         strategy=None if strategy is None else _string(entry, "strategy", 32, STRATEGY_NAME),
+        calibration=calibration,
     )
 
 
@@ -214,6 +218,19 @@ def check_config(text: str) -> dict[str, Any]:
         else:
             raise InvalidEntry(f"knob {name} has a {type(value).__name__} value; expected int, str, bool or list of int")
     return config
+
+
+def check_calibration(text: str) -> dict[str, Any]:
+    """An activation calibration's JSON: {"activation": name, "absmax": number >= 0, "batches": int >= 0, "source": text}."""
+    cal = loads(text, "calibration")
+    check(isinstance(cal, dict) and set(cal) == {"activation", "absmax", "batches", "source"},
+          "calibration must be an object of activation, absmax, batches and source")
+    check(isinstance(cal["activation"], str) and KNOB_NAME.match(cal["activation"]) is not None, "calibration activation must be a tensor name")
+    check(_is_number(cal["absmax"]) and 0 <= cal["absmax"] < 1e38, "calibration absmax must be a finite number >= 0")
+    check(_is_int(cal["batches"]) and 0 <= cal["batches"] <= MAX_KNOB_INT, "calibration batches must be a count")
+    check(isinstance(cal["source"], str) and len(cal["source"]) <= 1024 and PRINTABLE.match(cal["source"]) is not None,
+          "calibration source must be short printable text")
+    return cal
 
 
 def check_trace(text: str) -> list[Any]:

@@ -47,6 +47,18 @@ def _read_ops_file(path: str) -> list[tuple[str, Any]]:
     return items
 
 
+def _read_weights(path: str) -> dict[str, Any]:
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise CliError(f"--weights {path} is not a readable .npz of arrays: {e}") from None
+
+
 def _fmt_secs(secs: float) -> str:
     return f"{secs * 1e3:.3f} ms" if secs >= 1e-3 else f"{secs * 1e6:.1f} us"
 
@@ -65,10 +77,15 @@ def _fmt_secs(secs: float) -> str:
 @click.option("--bundle-runtime", is_flag=True, help="Copy TVM's libtvm_runtime.so beside the library (for machines with only apache-tvm-ffi).")
 @click.option("--cc", default=None, help="Compiler that links the library (a cross compiler for edge targets); default g++.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest instead of a summary.")
+@click.option("--quantize", "quantize", type=click.Choice(["int8"]), default=None, help="Export the best kernel of a `tune --quantize int8` run (int8 or float, whichever won).")
+@click.option("--prepack", is_flag=True, help="Export a quantized kernel as NAME_prepack (weight -> packed int8, run once) and NAME (over the packed weight).")
+@click.option("--weights", "weights_path", default=None, type=click.Path(exists=True, dir_okay=False), help="With --prepack, one op: an .npz of its weights (named as the op's inputs) packed now, at export, and bound to the kernel.")
+@click.option("--max-rel-error", "max_rel_error", type=click.FloatRange(min=0, min_open=True), default=None, help="With --quantize: the error budget that run was tuned with [default 1e-2].")
 def export_command(
     op_name: str | None, shape_text: str | None, dtype: str | None, param_text: str | None, ops_file: str | None,
     target_name: str, db_url: str, out_dir: str, name: str | None, fallback: str, bundle_runtime: bool, cc: str | None,
-    as_json: bool,
+    as_json: bool, quantize: str | None = None, max_rel_error: float | None = None, prepack: bool = False,
+    weights_path: str | None = None,
 ) -> None:
     """Compile the best tuned schedule of OP (from the tuning database) into a shared library.
 
@@ -102,16 +119,29 @@ def export_command(
         target = get_target(target_name)
     except (UnknownTargetError, ValueError) as e:
         raise CliError(str(e)) from None
+    if max_rel_error is not None and not quantize:
+        raise CliError("--max-rel-error names the error budget of a quantized run; add --quantize int8")
+    if weights_path and not prepack:
+        raise CliError("--weights are packed by the prepack kernel; add --prepack")
+    if weights_path and len(items) != 1:
+        raise CliError("--weights gives the weights of one op; export one OP (not --ops-file) with it")
+    weights = {items[0].name: _read_weights(weights_path)} if weights_path else None
+    if quantize:
+        from ..accuracy import DEFAULT_MAX_REL_ERROR, quantized_target
+
+        target = quantized_target(target, max_rel_error if max_rel_error is not None else DEFAULT_MAX_REL_ERROR)
     with opened(db_url) as db:
         try:
             result = export_library(
                 items, target, db, out_dir, lib_name=lib_name, fallback=None if fallback == "none" else fallback,
-                cc=cc, bundle_runtime=bundle_runtime,
+                cc=cc, bundle_runtime=bundle_runtime, prepack=prepack, weights=weights,
             )
         except NoRecordError as e:
             raise CliError(str(e)) from None
         except ScheduleError as e:
-            raise CliError(f"the stored Config no longer fits the schedule space: {e}") from None
+            raise CliError(f"cannot rebuild the stored kernel: {e}") from None
+        except ValueError as e:  # weights that do not fit the kernel
+            raise CliError(str(e)) from None
     if as_json:
         click.echo(result.manifest.to_json(), nl=False)
         return

@@ -10,6 +10,8 @@ asks for the space's untuned default schedule (the manifest then says ``"source"
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -18,10 +20,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from .cshim import check_identifier, header_source, shim_source
-from .manifest import KernelInfo, Manifest, Measured, TargetEntry, arg_infos
+from .manifest import ArgInfo, KernelInfo, Manifest, Measured, TargetEntry, arg_infos
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +87,6 @@ def choose_schedule(db: Any, op: Any, target: Any, fallback: str | None = None) 
 
 def _elsewhere(db: Any, key: str, target: Any) -> str:
     """A hint naming the targets or hardware this workload does have records for."""
-    import json
 
     ok = [r for r in db.records_for(key) if r.status == "ok"]
     if not ok:
@@ -115,27 +118,27 @@ def _record_info(record: Any) -> dict[str, Any] | None:
         "uid": record.uid, "host": record.host, "team": record.team, "created_at": record.created_at.isoformat(),
         "opforge_version": record.opforge_version, "tvm_version": record.tvm_version,
         "max_abs_error": record.max_abs_error, "rel_l2_error": record.rel_l2_error,
+        "calibration": record.calibration,
     }
 
 
-def scheduled_kernel(op: Any, name: str, config_json: str, target: Any) -> tuple[Any, str | None]:
+def scheduled_kernel(op: Any, name: str, config_json: str, target: Any, calibration: str | None = None) -> tuple[Any, str | None]:
     """The scheduled PrimFunc of ``op`` under ``config_json``, named ``name``, and its trace JSON.
 
-    The schedule step is the build workers' own (``apply_config``), so the kernel is the measured one.
+    The schedule step is the build workers' own (``apply_config``), so the kernel is the measured one;
+    a quantized Config is applied to the op calibrated as its record says (``calibration``).
     """
-    from dsl.lower import lower
+    from schedules.quantize import program_of
 
     from ..measure.builder import apply_config
 
-    scheduled, trace = apply_config(lower(op), config_json, target)
+    scheduled, trace = apply_config(program_of(op, config_json, calibration), config_json, target)
     return scheduled["main"].with_attr("global_symbol", name), trace
 
 
 def _same_trace(a: str | None, b: str | None) -> bool | None:
     if a is None or b is None:
         return None
-    import json
-
     return bool(json.loads(a) == json.loads(b))
 
 
@@ -164,6 +167,60 @@ def kernel_info(item: ExportItem, schedule: Schedule, target: Any, trace: str | 
         record=_record_info(rec),
         trace_matches_record=_same_trace(trace, rec.trace) if rec is not None else None,
     )
+
+
+def func_args(func: Any, n_outputs: int) -> tuple[ArgInfo, ...]:
+    """ArgInfos of a scheduled PrimFunc's tensor parameters (names, shapes, dtypes; the last ``n_outputs`` written)."""
+    params = list(func.params)
+    for p in params:
+        check_identifier(str(p.name), "tensor name")
+    return tuple(
+        ArgInfo(str(p.name), tuple(int(x) for x in p.shape), str(p.dtype), i >= len(params) - n_outputs) for i, p in enumerate(params)
+    )
+
+
+def prepacked_kernels(item: ExportItem, schedule: Schedule, target: Any) -> list[tuple[Any, KernelInfo]]:
+    """A quantized schedule as two kernels: ``<name>_prepack`` (the float weight to its packed int8 form,
+    run once per weight) and ``<name>`` (the same schedule over the packed weight, run per call)."""
+    from schedules.config import Config
+    from schedules.prepack import prepacked
+    from schedules.quantize import program_of
+
+    calibration = schedule.record.calibration if schedule.record is not None else None
+    split = prepacked(program_of(item.op, schedule.config_json, calibration), Config.from_json(schedule.config_json), target)
+    pre_name = f"{item.name}_prepack"
+    check_identifier(pre_name, "kernel name")
+    pre = split.prepack.mod["main"].with_attr("global_symbol", pre_name)
+    main = split.main.mod["main"].with_attr("global_symbol", item.name)
+    # the record's trace is of the whole kernel (weights quantized per call), so no trace comparison here
+    base = kernel_info(item, schedule, target, None)
+    pre_info = dataclasses.replace(
+        base, name=pre_name, function=pre_name, c_function=f"opforge_{pre_name}", args=func_args(pre, len(split.weight_outputs)), measured=None
+    )
+    main_info = dataclasses.replace(base, args=func_args(main, len(item.op.output_tensors)), prepack=pre_name)
+    return [(pre, pre_info), (main, main_info)]
+
+
+def pack_weights(library: Path, kernel: KernelInfo, pre: KernelInfo, weights: dict[str, np.ndarray]) -> dict[str, str]:
+    """Run ``pre`` (a prepack kernel of the just-written ``library``) on ``weights`` here, save its outputs
+    beside the library as ``<kernel>.packed.npz``; returns ``kernel``'s ``bound`` arguments."""
+    import tvm
+
+    missing = sorted({a.name for a in pre.inputs} - set(weights))
+    if missing:
+        raise ValueError(f"{kernel.name}: weights give {sorted(weights)}, but its prepack needs {[a.name for a in pre.inputs]} (missing {missing})")
+    dev = tvm.cpu()
+    args = []
+    for a in pre.inputs:
+        w = np.asarray(weights[a.name])
+        if w.shape != a.shape or str(w.dtype) != a.dtype:
+            raise ValueError(f"{kernel.name}: weight {a.name} is {w.dtype}{list(w.shape)}, expected {a.dtype}{list(a.shape)}")
+        args.append(tvm.runtime.tensor(np.ascontiguousarray(w), dev))
+    outs = [tvm.runtime.tensor(np.zeros(a.shape, a.dtype), dev) for a in pre.outputs]
+    tvm.runtime.load_module(str(library))[pre.function](*args, *outs)
+    path = library.parent / f"{kernel.name}.packed.npz"
+    np.savez(path, **{a.name: t.numpy() for a, t in zip(pre.outputs, outs)})
+    return {a.name: path.name for a in pre.outputs}
 
 
 def target_entry(target: Any) -> TargetEntry:
@@ -218,13 +275,17 @@ def export_library(
     fallback: str | None = None,
     cc: str | None = None,
     bundle_runtime: bool = False,
+    prepack: bool = False,
+    weights: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> ExportResult:
     """Compile the best schedule of every item into ``out_dir/<lib_name>.so`` with its manifest and C header.
 
     ``lib_name`` defaults to the only item's name; ``cc`` is the compiler that links the library
     (default: the target's cross toolchain for edge targets, else TVM's choice, g++); ``bundle_runtime`` copies
     TVM's ``libtvm_runtime.so`` beside it, so a machine with only ``apache-tvm-ffi`` runs
-    parallel kernels on TVM's thread pool.
+    parallel kernels on TVM's thread pool. ``prepack`` exports a quantized kernel as ``<name>_prepack``
+    and ``<name>`` (``prepacked_kernels``); ``weights`` (kernel name -> weight name -> array, CPU
+    targets) runs each prepack here at export and binds the packed weights to the kernel.
     """
     import tvm
     from tvm.support import cc as tvm_cc
@@ -247,13 +308,29 @@ def export_library(
     if compiler is None or shutil.which(compiler) is None:
         raise RuntimeError(f"no compiler {compiler or 'g++'} to link the library for {target.name}; install it or pass cc=")
 
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(names))
+    if unknown:
+        raise ValueError(f"weights name kernels {unknown} that are not exported; exported: {names}")
+    if weights and not prepack:
+        raise ValueError("weights are packed by the prepack kernels: export with prepack=True (--prepack)")
+    if weights and (target.kind != "cpu" or getattr(target, "is_cross", False)):
+        raise ValueError(f"weights can be packed at export only for this machine's CPU; on {target.name}, call each <name>_prepack kernel once on the device")
     funcs: dict[str, Any] = {}
     kernels: list[KernelInfo] = []
     for item in items:
         schedule = choose_schedule(db, item.op, target, fallback)
         if schedule.source == "default":
             logger.warning("no tuned record of %s on %s: exporting the untuned default schedule", item.name, target.name)
-        func, trace = scheduled_kernel(item.op, item.name, schedule.config_json, target)
+        if prepack and json.loads(schedule.config_json).get("quantize", "none") != "none":
+            for func, info in prepacked_kernels(item, schedule, target):
+                funcs[info.name] = func
+                kernels.append(info)
+            continue
+        if item.name in weights:
+            raise ValueError(f"{item.name}: its best kernel computes in float (nothing to prepack), so it takes its weights per call; drop them")
+        calibration = schedule.record.calibration if schedule.record is not None else None
+        func, trace = scheduled_kernel(item.op, item.name, schedule.config_json, target, calibration)
         info = kernel_info(item, schedule, target, trace)
         if info.trace_matches_record is False:
             logger.warning("%s: the replayed schedule trace differs from the recorded one (schedules/ changed since tuning?)", item.name)
@@ -272,6 +349,12 @@ def export_library(
         shim = compile_shim(shim_source(lib_name, tuple(kernels), _dtype_codes(kernels), device_type), header, lib_name, work, compiler)
         executable.export_library(str(library), fcompile=tvm_cc.cross_compiler(compiler), addons=[shim])
     header_path.write_text(header)
+    by_name = {k.name: k for k in kernels}
+    for name, given in weights.items():
+        k = by_name[name]
+        assert k.prepack is not None
+        bound = pack_weights(library, k, by_name[k.prepack], {w: np.asarray(a) for w, a in given.items()})
+        kernels[kernels.index(k)] = dataclasses.replace(k, bound=bound)
     runtime_lib = None
     if bundle_runtime:
         runtime_lib = "libtvm_runtime.so"

@@ -118,6 +118,10 @@ def _load_runtime(candidates: Sequence[Path]) -> Path | None:
     return None
 
 
+#: hardware facts a tuning run adds to its target (so its records stay apart) that no machine has itself
+RUN_TAGS = ("numerics",)
+
+
 def host_fingerprint(target: TargetEntry) -> str | None:
     """The fingerprint this machine would have as ``target`` (None where opforge's targets are not installed)."""
     try:
@@ -126,9 +130,12 @@ def host_fingerprint(target: TargetEntry) -> str | None:
         return None
     name = f"cpu:{target.cores}" if target.kind == "cpu" else target.name
     try:
-        return get_target(name).fingerprint()
+        here = get_target(name)
     except ValueError:
         return None
+    # the numerics tag of a --quantize run (autotune.accuracy.quantized_target) is a fact of the run, not the machine
+    tags = {k: target.hardware[k] for k in RUN_TAGS if k in target.hardware}
+    return here.with_hardware(**tags).fingerprint()
 
 
 def _numpy_dtype(dtype: str) -> np.dtype:
@@ -167,6 +174,21 @@ class _Prepared:
     copy_back_to: np.ndarray | None = None  # a caller's output the result is copied into
 
 
+def _load_bound(info: KernelInfo, folder: Path) -> dict[str, np.ndarray]:
+    """The packed weights bound to ``info`` at export, read once from the ``.npz`` beside the library."""
+    out: dict[str, np.ndarray] = {}
+    for name, file in info.bound.items():
+        spec = next(a for a in info.args if a.name == name)
+        with np.load(folder / file, allow_pickle=False) as packed:
+            arr = packed[name]
+        if arr.shape != spec.shape or str(arr.dtype) != spec.dtype:
+            raise ValueError(f"{file}: {name} is {arr.dtype}{list(arr.shape)}, the manifest says {spec.dtype}{list(spec.shape)}")
+        staged = aligned_empty(spec.shape, arr.dtype)  # kernels assume 64-byte aligned data
+        staged[...] = arr
+        out[name] = staged
+    return out
+
+
 class Kernel:
     """One kernel of a loaded library: ``kernel(*inputs)``, ``kernel(*inputs, *outputs)`` or ``kernel(*inputs, out=...)``."""
 
@@ -176,18 +198,24 @@ class Kernel:
         self._function = function
         self._ffi = ffi
         self._library = library  # keeps the module loaded while a kernel is referenced
+        self._bound = _load_bound(info, library.path.parent)
+
+    @property
+    def inputs(self) -> tuple[ArgInfo, ...]:
+        """The inputs a caller passes: all of the kernel's, less those bound to packed weights at export."""
+        return tuple(a for a in self.info.inputs if a.name not in self._bound)
 
     @property
     def name(self) -> str:
         return self.info.name
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{a.name}: {a.dtype}{_shape_text(a.shape)}" for a in self.info.inputs)
+        args = ", ".join(f"{a.name}: {a.dtype}{_shape_text(a.shape)}" for a in self.inputs)
         outs = ", ".join(f"{a.dtype}{_shape_text(a.shape)}" for a in self.info.outputs)
         return f"<opforge kernel {self.name}({args}) -> {outs}, {self.info.source} on {self.manifest.target.name}>"
 
     def __call__(self, *args: Any, out: Any = None) -> Any:
-        ins, outs = self.info.inputs, self.info.outputs
+        ins, outs = self.inputs, self.info.outputs
         given_out: list[Any] | None
         if len(args) == len(ins) + len(outs) and out is None:
             given_in, given_out = list(args[: len(ins)]), list(args[len(ins):])
@@ -201,10 +229,12 @@ class Kernel:
             )
         if given_out is not None and len(given_out) != len(outs):
             raise TypeError(f"{self.name} has {len(outs)} output(s) ({', '.join(a.name for a in outs)}); out= gave {len(given_out)}")
-        prepared = [self._prepare(x, spec) for x, spec in zip(given_in, ins)]
+        by_name = {spec.name: self._prepare(x, spec) for x, spec in zip(given_in, ins)}
+        by_name.update((name, _Prepared(self._ffi.from_dlpack(a), a)) for name, a in self._bound.items())
         if given_out is None:
             given_out = [self._allocate(spec, given_in[0] if given_in else None) for spec in outs]
-        prepared += [self._prepare(x, spec) for x, spec in zip(given_out, outs)]
+        by_name.update((spec.name, self._prepare(x, spec)) for x, spec in zip(given_out, outs))
+        prepared = [by_name[a.name] for a in self.info.args]
         self._function(*(p.tensor for p in prepared))
         for p in prepared:
             if p.copy_back_to is not None:

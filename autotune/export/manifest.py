@@ -74,6 +74,9 @@ class KernelInfo:
     plain C entry point of the generated header; ``config`` the Config JSON it was built from;
     ``source`` is ``"tuned"`` (the best record) or ``"default"`` (the untuned default schedule,
     exported by ``fallback="default"``); ``record`` the provenance of the record, if any.
+    ``prepack`` names the kernel that packs this one's weights (a quantized kernel exported with
+    ``prepack=True``: run it once per weight, pass its outputs in the weight's place); ``bound`` maps
+    arguments to the ``.npz`` (beside the library) holding them already packed at export.
     """
 
     name: str
@@ -89,6 +92,8 @@ class KernelInfo:
     measured: Measured | None = None
     record: dict[str, Any] | None = None
     trace_matches_record: bool | None = None
+    prepack: str | None = None
+    bound: dict[str, str] = field(default_factory=dict)
 
     @property
     def inputs(self) -> tuple[ArgInfo, ...]:
@@ -113,6 +118,8 @@ class KernelInfo:
             "measured": self.measured.to_dict() if self.measured else None,
             "record": self.record,
             "trace_matches_record": self.trace_matches_record,
+            "prepack": self.prepack,
+            "bound": dict(self.bound),
         }
 
     @classmethod
@@ -131,6 +138,8 @@ class KernelInfo:
             measured=Measured.from_dict(d["measured"]) if d.get("measured") else None,
             record=d.get("record"),
             trace_matches_record=d.get("trace_matches_record"),
+            prepack=d.get("prepack"),
+            bound={str(k): str(v) for k, v in (d.get("bound") or {}).items()},
         )
 
 

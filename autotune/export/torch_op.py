@@ -34,7 +34,7 @@ class TorchOp:
 
 def schema(kernel: Kernel) -> str:
     """``(Tensor A, Tensor B) -> Tensor``: the operator's schema from the manifest's arguments."""
-    ins = ", ".join(f"Tensor {a.name}" for a in kernel.info.inputs)
+    ins = ", ".join(f"Tensor {a.name}" for a in kernel.inputs)
     outs = kernel.info.outputs
     ret = "Tensor" if len(outs) == 1 else "(" + ", ".join("Tensor" for _ in outs) + ")"
     return f"({ins}) -> {ret}"
@@ -57,7 +57,7 @@ def register(kernel: Kernel | str | os.PathLike[str], name: str | None = None, n
     dtypes = {a.name: getattr(torch, a.dtype) for a in info.args}
 
     def check(inputs: tuple[Any, ...]) -> None:
-        for x, a in zip(inputs, info.inputs):
+        for x, a in zip(inputs, kernel.inputs):
             if tuple(x.shape) != a.shape or x.dtype != dtypes[a.name]:
                 raise ValueError(
                     f"{qualname}: {a.name} is {x.dtype} {tuple(x.shape)}, the kernel takes {dtypes[a.name]} {a.shape}"

@@ -11,7 +11,7 @@ import pytest
 from db_samples import T0, record, target, workload
 from tuning_db import TuningDB, open_db
 from tuning_db.jsonl import export_lines, import_file, line_of, merge
-from tuning_db.records import TvmModule
+from tuning_db.records import Record, TvmModule
 from tuning_db.validate import parse_line
 
 
@@ -54,6 +54,14 @@ def test_a_record_without_strategy_is_exported_as_before_schema_0003() -> None:
     assert '"strategy":"random"' in line_of(tagged)
     assert parse_line(line_of(tagged)) == tagged and parse_line(line_of(plain)) == plain
     assert parse_line(line_of(plain).replace('{"config"', '{"strategy":null,"config"')) == plain
+
+
+def test_a_quantized_record_carries_its_calibration_through_export_and_import() -> None:
+    cal = '{"absmax": 3.25, "activation": "X", "batches": 1, "source": "random inputs, seed [0, 1]"}'
+    plain, quantized = record(workload(), target(), 4), record(workload(), target(), 4, calibration=cal)
+    assert '"calibration"' not in line_of(plain) and parse_line(line_of(quantized)) == quantized
+    assert quantized.uid != plain.uid and Record.from_row({**quantized.to_row(), "workload_key": quantized.workload_key,
+                                                           "target": quantized.target, "fingerprint": quantized.fingerprint}) == quantized
 
 
 def test_export_then_import_reproduces_the_database(src: TuningDB, db_url: str, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from tuning_db.schema import metadata
 FIXTURE = Path(__file__).parent / "data" / "schema_0001.sqlite"
 V1_TABLES = ("workloads", "targets", "records")
 # columns later revisions add to records (NULL in an upgraded database)
-ADDED_COLUMNS = ("max_abs_error", "rel_l2_error", "strategy")
+ADDED_COLUMNS = ("max_abs_error", "rel_l2_error", "strategy", "calibration")
 
 
 def _rows(path: Path) -> dict[str, list[tuple]]:
@@ -71,7 +71,7 @@ def test_first_revision_database_upgrades_without_loss(v1_file: Path) -> None:
     db = TuningDB(f"sqlite:///{v1_file}")
     records = [r for w in db.workloads() for r in db.records_for(w.key)]
     assert len(records) == 42
-    assert all(r.max_abs_error is None and r.rel_l2_error is None and r.strategy is None for r in records)
+    assert all(r.max_abs_error is None and r.rel_l2_error is None and r.strategy is None and r.calibration is None for r in records)
     # every stored uid is still the identity of the record read back
     with sqlite3.connect(v1_file) as conn:
         assert {u for (u,) in conn.execute("SELECT uid FROM records")} == {r.uid for r in records}
