@@ -3,9 +3,10 @@
 For each workload and seed, both searches tune from scratch (in-memory store, no warm start, both
 measuring the rule-derived default schedule first): random search for ``--trials`` trials, then
 guided search until it reaches random's best (never fewer than half the trials, never more than
-all). The table gives each one's best GFLOP/s at 64 and 128 trials, the ratio guided/random at 128
-(goal >= 1.2), and the trials guided search needs to reach random search's best after all its
-trials (goal: within one third of them).
+all). The best Configs of both at 64 and 128 trials (and the default) are then measured again in
+interleaved rounds, so the ratio guided/random at 128 (goal >= 1.2) compares kernels under the same
+load. The trials guided search needs to reach random search's best after all its trials (goal:
+within one third of them) are counted on the searches' own measurements.
 
 Run: ``python bench/bench_tune_search.py`` (issue 4's workloads, 256 trials, seeds 0 1 2: hours
 on a 2-core machine) or ``--small --trials 64`` for a smoke run.
@@ -28,21 +29,61 @@ def _best_at(result: object, n: int) -> float:
     return curve[min(n, len(curve)) - 1] if curve else float("inf")
 
 
-def compare(name: str, op: object, target: object, trials: int, seed: int) -> dict[str, object]:
-    """Random search for ``trials``, then guided search until it matches random's best (at least half the trials)."""
-    rand = tune_in_memory(op, target, "random", trials, seed)
+class BestConfigs:
+    """on_trial hook: the best Config after every trial (to re-measure the best at 64 / 128 later)."""
+
+    def __init__(self) -> None:
+        self.after: list[object] = []
+        self._best = (None, float("inf"))
+
+    def __call__(self, ev: object) -> None:
+        r = ev.result  # type: ignore[attr-defined]
+        if r.ok and r.median_secs < self._best[1]:
+            self._best = (ev.config, r.median_secs)  # type: ignore[attr-defined]
+        self.after.append(self._best[0])
+
+    def at(self, n: int) -> object:
+        return self.after[min(n, len(self.after)) - 1]
+
+
+def remeasure(op: object, target: object, configs: dict[str, object], seed: int, rounds: int) -> dict[str, float]:
+    """Median seconds of each Config, measured again in interleaved rounds (load hits all alike)."""
+    from autotune.session import TuneOptions, TuningSession
+
+    times: dict[str, list[float]] = {k: [] for k in configs}
+    with TuningSession(target, TuneOptions(seed=seed)) as session:
+        prepared = session.prepare(op)
+        for _ in range(rounds):
+            for label, cfg in configs.items():
+                times[label].append(session.measure(prepared, cfg).median_secs if cfg is not None else float("inf"))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def compare(name: str, op: object, target: object, trials: int, seed: int, rounds: int) -> dict[str, object]:
+    """Random search for ``trials``, then guided search until it matches random's best (at least half the trials).
+
+    The best Configs at 64 and at half the trials of both searches are measured again together at the
+    end, so the ratios compare kernels under the same load, not measurements made minutes apart.
+    """
+    rand_best, guided_best = BestConfigs(), BestConfigs()
+    rand = tune_in_memory(op, target, "random", trials, seed, on_trial=rand_best)
     half = trials // 2
-    guided = tune_in_memory(op, target, "evolutionary", trials, seed, budget=UntilReached(half, trials, rand.best_secs))
-    r: dict[str, object] = {
-        "workload": name, "seed": seed, "trials": trials,
-        "guided_gflops_64": gflops(op, _best_at(guided, 64)), "random_gflops_64": gflops(op, _best_at(rand, 64)),
-        f"guided_gflops_{half}": gflops(op, _best_at(guided, half)), f"random_gflops_{half}": gflops(op, _best_at(rand, half)),
-        f"random_gflops_{trials}": gflops(op, rand.best_secs), "guided_trials_run": guided.trials,
+    guided = tune_in_memory(op, target, "evolutionary", trials, seed, budget=UntilReached(half, trials, rand.best_secs), on_trial=guided_best)
+    again = remeasure(op, target, {
+        "guided_64": guided_best.at(64), f"guided_{half}": guided_best.at(half),
+        "random_64": rand_best.at(64), f"random_{half}": rand_best.at(half), "default": rand_best.at(1),
+    }, seed, rounds)
+    r: dict[str, object] = {"workload": name, "seed": seed, "trials": trials}
+    for label, secs in again.items():
+        r[f"{label}_gflops"] = gflops(op, secs)
+    r.update({
+        "search_guided_gflops_64": gflops(op, _best_at(guided, 64)), f"search_guided_gflops_{half}": gflops(op, _best_at(guided, half)),
+        "search_random_gflops_64": gflops(op, _best_at(rand, 64)), f"search_random_gflops_{half}": gflops(op, _best_at(rand, half)),
+        f"search_random_gflops_{trials}": gflops(op, rand.best_secs), "guided_trials_run": guided.trials,
         "guided_trials_to_random_best": trials_to_reach(guided.best_so_far, rand.best_secs),
-        "default_gflops": gflops(op, rand.history_secs[0]) if rand.history_secs else 0.0,
         "guided_wall_secs": guided.elapsed_secs, "random_wall_secs": rand.elapsed_secs,
-    }
-    g, rr = r[f"guided_gflops_{half}"], r[f"random_gflops_{half}"]
+    })
+    g, rr = r[f"guided_{half}_gflops"], r[f"random_{half}_gflops"]
     r[f"ratio_{half}"] = g / rr if rr else None  # type: ignore[operator]
     return r
 
@@ -54,6 +95,7 @@ def main() -> None:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--small", action="store_true", help="small shapes, for a smoke run")
     p.add_argument("--out", default=None, help="append each row as a JSON line to this file as it is measured")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved re-measurements of the best Configs")
     a = p.parse_args()
     from targets import get_target
 
@@ -63,16 +105,16 @@ def main() -> None:
     for name in a.workloads.split(","):
         op = workload(name, a.small)
         for seed in (int(s) for s in a.seeds.split(",")):
-            r = compare(name, op, target, a.trials, seed)
+            r = compare(name, op, target, a.trials, seed, a.rounds)
             rows.append(r)
             if a.out:
                 with open(a.out, "a") as f:
                     f.write(json.dumps(r) + "\n")
             need = r["guided_trials_to_random_best"]
-            print(f"{name:7s} seed {seed}: guided {r['guided_gflops_64']:7.1f} / {r[f'guided_gflops_{half}']:7.1f} GFLOP/s at 64 / {half}, "
-                  f"random {r['random_gflops_64']:7.1f} / {r[f'random_gflops_{half}']:7.1f} (/ {r[f'random_gflops_{a.trials}']:.1f} at {a.trials}); "
-                  f"ratio at {half} {r[f'ratio_{half}'] or 0:.2f}x; guided reaches random's {a.trials}-trial best at trial "
-                  f"{need if need else 'never (ran ' + str(r['guided_trials_run']) + ')'}; default schedule {r['default_gflops']:.1f}", flush=True)
+            print(f"{name:7s} seed {seed}: guided {r['guided_64_gflops']:7.1f} / {r[f'guided_{half}_gflops']:7.1f} GFLOP/s at 64 / {half}, "
+                  f"random {r['random_64_gflops']:7.1f} / {r[f'random_{half}_gflops']:7.1f}, default {r['default_gflops']:.1f} (re-measured); "
+                  f"ratio at {half} {r[f'ratio_{half}'] or 0:.2f}x; guided reaches random's {a.trials}-trial best "
+                  f"({r[f'search_random_gflops_{a.trials}']:.1f}) at trial {need if need else 'never (ran ' + str(r['guided_trials_run']) + ')'}", flush=True)
     for name in a.workloads.split(","):
         mine = [r for r in rows if r["workload"] == name]
         ratios = [r[f"ratio_{half}"] for r in mine if r[f"ratio_{half}"]]
