@@ -70,6 +70,7 @@ def apply_with_trace(op_or_primfunc: Any, config: Config, target: Any) -> tuple[
         q = quantize.quantized_program(prog.func, str(scheme), str(value))
         prog = q.program
         config = quantize.quantized_config(config, q, rules.knobs(prog, target))
+    prog = tensorize.prepare(prog, config, target)  # conv2d tensorized: its activation packed and padded
     sch = s_tir.Schedule(prog.func, seed=1)
     try:
         rules.apply(sch, prog, config, target)

@@ -51,7 +51,10 @@ def knobs(prog: Program, target: Any) -> list[Knob]:
     out: list[Knob] = []
     schemes = quantize.scheme_choices(prog.func)
     q_stage = quantize.quantized_stage(prog.func) if len(schemes) > 1 else None
+    packs = _pack_stages(prog)
     for b in prog.blocks:
+        if b.name in packs:
+            continue  # an activation packing stage added for tensorize: scheduled with its consumer
         if b.role == "tiled":
             out += _tiled_knobs(b, target)
             offered = tensorize.choices(prog, b, target, quantizable=b.name == q_stage)
@@ -185,7 +188,8 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
     last = b.iters[spatial[-1]].name
     out.append(Knob(f"{b.name}.write_at", (0, 1, 2), default=2,
                     doc="0: write straight to the output, an element-wise consumer runs on its own; 1/2: accumulate in a "
-                    "local tile and write it back (or run the fused epilogue) under spatial tile level 1/2"))
+                    "local tile and write it back (or run the fused epilogue) under spatial tile level 1/2; a tensorized block whose output "
+                    "channel is not its last dimension (conv2d NCHW) always accumulates in a tile: 0 acts as 1"))
     for r in _reused_reads(b):
         packed_default = 1 if _vector_dim(b, r) is not None else 0
         out.append(Knob(f"{b.name}.pack.{r.buffer}", (0, 1, 2), default=packed_default,
@@ -208,11 +212,12 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
 def apply(sch: Any, prog: Program, cfg: Config, target: Any) -> None:
     """Schedule every block of ``prog`` in ``sch`` as ``cfg`` says (``cfg`` is already checked)."""
     inlined = set()
+    packs = _pack_stages(prog)
     for b in prog.blocks:
-        if b.role == "spatial" and not b.is_output and cfg.text(f"{b.name}.compute") == "inline":
+        if b.role == "spatial" and not b.is_output and b.name not in packs and cfg.text(f"{b.name}.compute") == "inline":
             prim.inline(sch, sch.get_sblock(b.name))
             inlined.add(b.name)
-    alive = [b for b in prog.blocks if b.name not in inlined]
+    alive = [b for b in prog.blocks if b.name not in inlined and b.name not in packs]
     order = [b.name for b in alive]
     epilogue: dict[str, str] = {}
     for b in alive:
@@ -237,6 +242,18 @@ def apply(sch: Any, prog: Program, cfg: Config, target: Any) -> None:
             _schedule_spatial(sch, b, cfg.integer(f"{b.name}.parallel"), cfg.integer(f"{b.name}.vector"), cfg.integer(f"{b.name}.unroll"))
         elif b.role == "reduction":
             _schedule_reduction(sch, b, cfg.integer(f"{b.name}.parallel"), cfg.text(f"{b.name}.order"), cfg.integer(f"{b.name}.unroll"), lanes_for(b, target))
+
+
+def _pack_stages(prog: Program) -> set[str]:
+    """Blocks ``tensorize.prepare`` added (a tensorized block's packed activation): no knobs of their own."""
+    from tvm import s_tir
+
+    from .pack_activation import is_pack_stage
+
+    if not any(b.name.endswith("_pack") for b in prog.blocks):
+        return set()
+    sch = s_tir.Schedule(prog.func)
+    return {b.name for b in prog.blocks if is_pack_stage(sch.get(sch.get_sblock(b.name)))}
 
 
 def _epilogue_of(sch: Any, b: BlockInfo, prog: Program, order: list[str], taken: set[str]) -> str | None:

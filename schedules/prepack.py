@@ -5,7 +5,8 @@ call, so it has the float op's signature and runs wherever the float op runs. De
 weight is a constant: ``prepacked`` splits the same config into
 
 - ``prepack(W) -> (W_q, W_amax[, W_sum])``: the weight quantized (int8, in the tensorize
-  intrinsic's layout when the config tensorizes, e.g. ``[N/16, K/4, 16, 4]`` for VNNI), its
+  intrinsic's layout when the config tensorizes, e.g. ``[N/16, K/4, 16, 4]`` for VNNI, a conv2d
+  filter ``[K/16, C/4, R, S, 16, 4]``), its
   absolute maxima (the scales) and, with an activation zero point, its int32 sums;
 - ``main(X, W_q, W_amax[, W_sum][, bias]) -> Y``: the activation quantize, the int8 reduction
   scheduled exactly as the config says, and the dequantize fused as its epilogue.
@@ -65,17 +66,18 @@ def prepacked(func: Any, config: Config, target: Any) -> Prepacked:
     main_prog = analyze(lower(main_op).with_attr(PREPACKED_ATTR, 1), names)
     q = quantize.Quantized(main_op, main_prog, ((p.activation, f"{p.activation}_q"), (p.weight, f"{p.weight}_q")), mode, p)
     main_cfg = quantize.quantized_config(config, q, rules.knobs(main_prog, target))
+    layout = tensorize.dot_layout(main_prog.block(p.stage))
+    main_prog = tensorize.prepare(main_prog, main_cfg, target)
     main = s_tir.Schedule(main_prog.func, seed=1)
     rules.apply(main, main_prog, main_cfg, target)
 
     pre_prog = analyze(lower(pre_op), {st.name: [ax.name for ax in st.domain] for st in pre_op.stages})
     pre = s_tir.Schedule(pre_prog.func, seed=1)
     if value in tensorize.CPU_VALUES:  # the packed layout the CPU intrinsic reads
-        layout = tensorize.dot_layout(main_prog.block(p.stage))
         assert not isinstance(layout, str)
-        _, wt, s, _ = layout
+        _, wt, s, r = layout
         intrin = tensorize.load(value)
-        pre.transform_layout(pre.get_sblock(f"{p.weight}_q"), ("write", 0), tensorize.packed_index_map(wt.dims.index((s,)), intrin))
+        pre.transform_layout(pre.get_sblock(f"{p.weight}_q"), ("write", 0), tensorize.packed_index_map(wt, s, r, intrin))
     # the weight stages get the rule set's default schedule (parallel loops on a CPU, threads on a GPU)
     rules.apply(pre, pre_prog, Space(tuple(rules.knobs(pre_prog, target))).default(), target)
     return Prepacked(pre, main, tuple(pre_op.outputs))

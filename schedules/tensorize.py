@@ -1,17 +1,22 @@
 """Tensorize: compute a tiled int8 block's innermost dot products with one instruction.
 
 A tiled block of the form ``C[.., j] += int32(A[.., k]) * int32(W[k, j] or W[j, k])`` (matmul,
-dense; native int8 or quantized) is split so its innermost loops are ``lanes`` output channels
-by ``width`` reduction steps, and those loops become one intrinsic call:
+dense; native int8 or quantized), or a conv2d ``Y[n, k, oh, ow] += int32(X[n, c, oh + r, ow + s]) *
+int32(F[k, c, r, s])`` (NCHW or NHWC, padded or strided), is split so its innermost loops are
+``lanes`` output channels by ``width`` reduction channels, and those loops become one intrinsic call:
 
 - ``vnni``: AVX512-VNNI ``vpdpbusd`` (16 lanes x 4, u8 activations x s8 weights);
 - ``avx2``: ``pmaddubsw`` + ``pmaddwd`` (8 lanes x 4; exact for 7-bit activations only);
 - ``sdot``: ARM NEON dot product (4 lanes x 4, s8 x s8);
 - ``dp4a``: CUDA ``__dp4a`` (one output, 4 reduction steps, s8 x s8) from shared memory.
 
-The weight is packed into the intrinsic's layout, ``W[k, j] -> Wp[j // lanes, k // width, j % lanes, k % width]``:
+The weight is packed into the intrinsic's layout, ``W[k, j] -> Wp[j // lanes, k // width, j % lanes, k % width]``
+(a conv2d filter ``F[k, c, r, s] -> Fp[k // lanes, c // width, r, s, k % lanes, c % width]``):
 for a quantized op by the weight-quantize stage itself (so an exporter's prepack pass writes
-the packed weight once), for a native int8 op by a packing stage of the kernel.
+the packed weight once), for a native int8 op by a packing stage of the kernel. A conv2d's
+activation is written by a stage of the kernel, padded and with ``width`` channels contiguous
+(NCHW4c; ``prepare``, ``pack_activation``), and its NCHW output accumulates in a tile with the
+channel last, so the intrinsic reads and writes contiguous, unguarded memory.
 
 Which values a block offers depends on the target's features, the dtypes and the shape;
 ``reasons`` says why a value is not offered, for the error a config naming it gets.
@@ -22,13 +27,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import pack_activation
 from . import primitives as prim
 from .config import Config
 from .errors import ScheduleError
 from .factors import split_choices
 from .intrinsics import CPU_INTRINS, GPU_INTRINS, Intrin, load
 from .space import Knob
-from .structure import BlockInfo, Program, Read
+from .structure import BlockInfo, Program, Read, analyze
 
 CPU_VALUES = ("vnni", "avx2", "sdot")
 GPU_VALUES = ("dp4a", "mma")
@@ -40,20 +46,45 @@ MAX_DOT_REGISTERS = 4  # cap of the innermost tile of the vector loop, in intrin
 
 def dot_layout(b: BlockInfo) -> tuple[Read, Read, int, int] | str:
     """(activation read, weight read, vector iterator, reduction iterator) of a dot-product block,
-    or the reason it is not one."""
+    or the reason it is not one.
+
+    The weight is read at plain iterators, one per dimension: every reduction iterator and one
+    spatial iterator (the output channel, the intrinsic's lanes) that the activation ignores. The
+    intrinsic's reduction iterator indexes a dimension of the activation alone (matmul's k,
+    conv2d's input channel c; conv2d's r and s move its window and stay outer loops). Where both
+    reads qualify (matmul), the weight is the one whose channel is the output's last dimension.
+    """
     if b.role != "tiled":
         return f"block {b.name} is not a tiled reduction"
-    if len(b.reduction) != 1:
-        names = [b.iters[i].name for i in b.reduction]
-        return f"tensorize needs one reduction loop (a matmul or dense form); {b.name} reduces over {names}"
-    r, s = b.reduction[0], b.spatial[-1]
     reads = [x for x in b.reads if x.buffer not in b.writes]
-    weights = [x for x in reads if sorted(x.dims) == sorted([(r,), (s,)])]
-    acts = [x for x in reads if x.last_dim == (r,) and s not in x.iters]
-    if len(reads) != 2 or len(weights) != 1 or len(acts) != 1:
-        return (f"tensorize needs {b.name} to read one weight indexed by exactly ({b.iters[r].name}, {b.iters[s].name}) and an "
-                f"activation whose last dimension is {b.iters[r].name}")
-    return acts[0], weights[0], s, r
+    found = []
+    if len(reads) == 2:
+        for wt, act in ((reads[0], reads[1]), (reads[1], reads[0])):
+            iters = [d[0] for d in wt.dims if len(d) == 1]
+            channels = [i for i in iters if b.iters[i].kind == "S"]
+            plain = len(iters) == len(wt.dims) == len(set(iters))
+            if not plain or len(channels) != 1 or channels[0] in act.iters or not set(b.reduction) <= set(iters):
+                continue
+            own = [d[0] for d in act.dims if len(d) == 1 and d[0] in b.reduction]
+            if own:
+                r = act.last_dim[0] if act.last_dim in [(x,) for x in own] else own[-1]
+                found.append((act, wt, channels[0], r))
+    found.sort(key=lambda x: x[2] != b.spatial[-1])
+    if not found:
+        names = [b.iters[i].name for i in b.reduction]
+        return (f"tensorize needs {b.name} to read a weight indexed by plain iterators (one output channel and all of the reduction "
+                f"{names}) and an activation with one dimension indexed by a reduction iterator alone (a matmul, dense or conv2d form)")
+    return found[0]
+
+
+def packs_activation(prog: Program, b: BlockInfo) -> bool:
+    """Whether tensorizing ``b`` on a CPU first materializes its activation packed (``pack_activation``):
+    its reduction channel is not the contiguous dimension, or the read is guarded (conv2d's padding)."""
+    layout = dot_layout(b)
+    if isinstance(layout, str):
+        return False
+    act, _, _, r = layout
+    return act.last_dim != (r,) or pack_activation.guarded(prog.func, b.name, act.buffer)
 
 
 def _has(target: Any, *flags: str) -> bool:
@@ -116,9 +147,14 @@ def reasons(prog: Program, b: BlockInfo, target: Any, quantizable: bool) -> dict
             elif v == "mma" and (b.iters[next(p for p in b.spatial if p != s)].extent % 16 or n % 16 or k % 32):
                 m = b.iters[next(p for p in b.spatial if p != s)].extent
                 why = f"mma covers 16 x 16 x 32 steps; extents {m} x {n} x {k} are not multiples (no padding is done)"
+            elif v in GPU_VALUES and (len(b.reduction) != 1 or act.last_dim != (r,)):
+                why = (f"{v} tensorizes a matmul or dense form (one reduction loop, the activation contiguous along it); "
+                       f"{b.name} reduces over {[b.iters[i].name for i in b.reduction]} (conv2d is tensorized on CPUs only)")
             elif n % intrin.lanes or k % intrin.width:
                 why = (f"{v} covers {intrin.lanes} {b.iters[s].name} x {intrin.width} {b.iters[r].name}; extents {n} x {k} are "
                        f"not multiples (no padding is done)")
+            elif packs_activation(prog, b):
+                why = pack_activation.reason(prog.func, b.name, act.buffer, act.dims.index((r,)), intrin.width)
         if why is not None:
             out[v] = why
     return out
@@ -164,23 +200,28 @@ def _pick(options: tuple[tuple[int, ...], ...], wants: tuple[int, ...]) -> tuple
 # --- CPU schedule ---------------------------------------------------------------------------------
 
 
-def packed_index_map(channel_dim: int, intrin: Intrin) -> Any:
-    """``W[k, j] -> Wp[j // lanes, k // width, j % lanes, k % width]`` for a 2-D weight whose
-    dimension ``channel_dim`` is the output channel (``j``) and the other the reduction (``k``)."""
+def packed_index_map(wt: Read, s: int, r: int, intrin: Intrin) -> Any:
+    """The intrinsic's weight layout: the output channel (iterator ``s``) and the reduction channel
+    (``r``) split into blocks, the other dimensions kept in order between, the two inner parts last::
+
+        W[k, j]       -> Wp[j // lanes, k // width, j % lanes, k % width]                 (matmul)
+        F[k, c, r, s] -> Fp[k // lanes, c // width, r, s, k % lanes, c % width]         (conv2d NCHW)
+    """
     lanes, width = intrin.lanes, intrin.width
+    ch, red = wt.dims.index((s,)), wt.dims.index((r,))
 
     def index_map(*idx: Any) -> list[Any]:
-        jj, kk = (idx[0], idx[1]) if channel_dim == 0 else (idx[1], idx[0])
-        return [jj // lanes, kk // width, jj % lanes, kk % width]
+        rest = [x for d, x in enumerate(idx) if d not in (ch, red)]
+        return [idx[ch] // lanes, idx[red] // width, *rest, idx[ch] % lanes, idx[red] % width]
 
     return index_map
 
 
-def pack_weight(sch: Any, blk: Any, wt: Read, s: int, intrin: Intrin) -> tuple[Any, bool]:
+def pack_weight(sch: Any, blk: Any, wt: Read, s: int, r: int, intrin: Intrin) -> tuple[Any, bool]:
     """Put the weight into the intrinsic's layout: re-lay the block that produces it, or add a
     packing stage before ``blk`` (a native op's weight input). Returns the block that writes the
     packed weight and whether it is a new one."""
-    index_map = packed_index_map(wt.dims.index((s,)), intrin)
+    index_map = packed_index_map(wt, s, r, intrin)
     producers = [p for p in sch.get_producers(blk) if str(sch.get(p).writes[0].source.name) == wt.buffer]
     if not producers and "opforge.prepacked" in (sch.mod["main"].attrs or {}):
         # a prepacked main: the weight parameter itself arrives in the packed layout
@@ -195,6 +236,28 @@ def pack_weight(sch: Any, blk: Any, wt: Read, s: int, intrin: Intrin) -> tuple[A
         packer = sch.cache_read(blk, names.index(wt.buffer), "global")
     sch.transform_layout(packer, ("write", 0), index_map)
     return packer, new
+
+
+def prepare(prog: Program, cfg: Config, target: Any) -> Program:
+    """The program ``cfg`` is scheduled on: ``prog`` with, for each block tensorized on a CPU whose
+    int8 activation is not contiguous along the reduction channel or is padded (conv2d NCHW), a
+    stage that writes it packed and padded (``pack_activation``). ``prog`` itself when there is none."""
+    if target.kind == "cuda":
+        return prog
+    func = prog.func
+    dtypes = buffer_dtypes(func)
+    for b in prog.blocks:
+        value = cfg[f"{b.name}.tensorize"] if f"{b.name}.tensorize" in cfg else "none"
+        layout = dot_layout(b)
+        if value not in CPU_VALUES or isinstance(layout, str) or not packs_activation(prog, b):
+            continue
+        act, _, _, r = layout
+        if dtypes.get(act.buffer) not in ("int8", "uint8"):
+            continue  # a float op not quantized: scheduled untensorized, as it is
+        func = pack_activation.materialize(func, b.name, act.buffer, act.dims.index((r,)), CPU_INTRINS[str(value)].width)
+    if func is prog.func:
+        return prog
+    return analyze(func, {b.name: [it.name for it in b.iters] for b in prog.blocks})
 
 
 def perfect(factors: tuple[int, ...], extent: int) -> tuple[int, ...]:
@@ -214,22 +277,38 @@ def perfect(factors: tuple[int, ...], extent: int) -> tuple[int, ...]:
 
 def schedule_dot(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str | None, value: str) -> list[Any]:
     """Tile, pack and tensorize the tiled block ``b`` with intrinsic ``value``; returns helper blocks
-    (write-back or fused epilogue, the weight packer) for the caller to vectorize."""
+    (write-back or fused epilogue, the weight packer) for the caller to vectorize.
+
+    The levels are those of the CPU rules (SSRSRS), the intrinsic's two loops innermost::
+
+        for s0.., s1..:                         # parallel; write-back or epilogue under s0/s1 (write_at)
+          for c0, r0, s0(window):               # reduction, outer level
+            for s2..: for c1, r1, s1(window):   # the window's loops (conv2d's r, s) stay outer loops
+              for s3..:                         # register tile: intrinsic calls
+                vpdpbusd(Y_acc[.., k0:k0+16], X_pack[.., c0:c0+4], F_pack[k0/16, c0/4, .., 0:16, 0:4])
+
+    An output whose channel is not its last dimension (conv2d NCHW's k) accumulates in a tile with
+    the channel last (16 consecutive int32 lanes): under spatial level 1 (write_at 0 or 1) or 2.
+    """
     intrin = load(value)
     layout = dot_layout(b)
     assert not isinstance(layout, str)
     _, wt, s, r = layout
     blk = sch.get_sblock(b.name)
-    packer, new_packer = pack_weight(sch, blk, wt, s, intrin)
+    act_packs = [p for p in sch.get_producers(blk) if pack_activation.is_pack_stage(sch.get(p))]
+    packer, new_packer = pack_weight(sch, blk, wt, s, r, intrin)
     loops = list(sch.get_loops(blk))
     v_outer, v_inner = sch.split(loops[s], [None, intrin.lanes])
     r_outer, r_inner = sch.split(loops[r], [None, intrin.width])
     levels: list[list[Any]] = [[], [], [], []]
     red: list[list[Any]] = [[], []]
     for pos, it in enumerate(b.iters):
-        if pos == r:
-            k_factors = perfect(cfg.ints(f"{b.name}.dot.tile.{it.name}"), it.extent // intrin.width)
-            parts = sch.split(r_outer, [None, k_factors[1]])
+        if it.kind == "R":
+            if pos == r:
+                k_factors, loop = perfect(cfg.ints(f"{b.name}.dot.tile.{it.name}"), it.extent // intrin.width), r_outer
+            else:
+                k_factors, loop = perfect(cfg.ints(f"{b.name}.tile.{it.name}"), it.extent), loops[pos]
+            parts = sch.split(loop, [None, k_factors[1]])
             red[0].append(parts[0])
             red[1].append(parts[1])
             continue
@@ -242,9 +321,15 @@ def schedule_dot(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str
     s0, s1, s2, s3 = levels
     sch.reorder(*s0, *s1, *red[0], *s2, *red[1], *s3, v_inner, r_inner)
     helpers = []
-    tail = prim.write_back(sch, blk, epilogue, cfg.integer(f"{b.name}.write_at"), s0, s1)
+    write_at = cfg.integer(f"{b.name}.write_at")
+    tail = prim.write_back(sch, blk, epilogue, write_at, s0, s1)
     if tail is not None:
         helpers.append(tail)
+    out_dim = b.spatial.index(s)
+    if out_dim != len(b.spatial) - 1:
+        if b.is_output and (epilogue is not None or not write_at):
+            helpers.append(prim.cache_write_at(sch, blk, (s1 if write_at == 2 else s0)[-1]))
+        sch.transform_layout(blk, ("write", 0), lambda *idx: [*idx[:out_dim], *idx[out_dim + 1:], idx[out_dim]])
     prim.parallelize(sch, s0[: cfg.integer(f"{b.name}.parallel")])
     prim.auto_unroll(sch, sch.get_loops(blk)[0], cfg.integer(f"{b.name}.unroll"), explicit=True)
     if cfg.flag(f"{b.name}.unroll_regs"):
@@ -254,6 +339,8 @@ def schedule_dot(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str
     sch.tensorize(v_inner, intrin.name)
     if new_packer:  # a weight-quantize stage that packs is scheduled with the other stages
         _schedule_packer(sch, packer, target)
+    for p in act_packs:
+        _schedule_activation_pack(sch, p, target)
     return helpers
 
 
@@ -262,6 +349,22 @@ def _schedule_packer(sch: Any, packer: Any, target: Any) -> None:
     loops = sch.get_loops(packer)
     if loops and target.cores > 1:
         sch.parallel(loops[0])
+
+
+def _schedule_activation_pack(sch: Any, pack: Any, target: Any) -> None:
+    """The activation's packing stage (``X_pack[n, cb, h, w, ci]``): rows in parallel, each row's
+    ``w x ci`` bytes written as whole vectors (the largest power-of-two width that divides them)."""
+    loops = sch.get_loops(pack)
+    if len(loops) < 3:
+        return
+    outer = sch.fuse(*loops[:-2])
+    if target.cores > 1:
+        sch.parallel(outer)
+    row = sch.fuse(*loops[-2:])
+    extent = int(sch.get(row).extent)
+    width = max(w for w in (1, 2, 4, 8, 16, 32, 64) if extent % w == 0)
+    if width > 1:
+        sch.vectorize(sch.split(row, [None, width])[1])
 
 
 # --- CUDA schedule --------------------------------------------------------------------------------

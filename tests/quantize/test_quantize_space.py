@@ -1,6 +1,7 @@
 """Where the space offers quantize and tensorize, and the errors of values that do not apply."""
 
 import dataclasses
+import math
 
 import pytest
 
@@ -52,7 +53,10 @@ def test_vnni_is_offered_only_where_the_cpu_has_it(cpu):
     ("matmul_int8", {"dtype": "uint8"}, dict(M=16, N=24, K=16), "vnni", "not multiples"),
     ("matmul_int8", {"dtype": "int8"}, dict(M=16, N=32, K=16), "vnni", "multiplies uint8 by int8; C reads int8 by int8"),
     ("matmul_int8", {"dtype": "uint8"}, dict(M=16, N=32, K=16), "avx2", "saturates"),
-    ("conv2d_nchw_int8", {"dtype": "uint8"}, dict(N=1, C=4, H=6, W=6, K=16, R=3, S=3), "vnni", "one reduction loop"),
+    ("conv2d_nchw_int8", {"dtype": "uint8"}, dict(N=1, C=4, H=6, W=6, K=24, R=3, S=3), "vnni", "16 k x 4 c; extents 24 x 4 are not multiples"),
+    ("conv2d_nchw_int8", {"dtype": "uint8"}, dict(N=1, C=6, H=6, W=6, K=16, R=3, S=3), "vnni", "extents 16 x 6 are not multiples"),
+    ("conv2d_nchw_int8", {"dtype": "int8"}, dict(N=1, C=4, H=6, W=6, K=16, R=3, S=3), "vnni", "multiplies uint8 by int8; Y reads int8 by int8"),
+    ("conv2d_nchw_int8", {"dtype": "uint8"}, dict(N=1, C=4, H=6, W=6, K=16, R=3, S=3), "dp4a", "CUDA instruction"),
     ("matmul", {}, dict(M=16, N=32, K=16), "vnni", "quantize it"),
     ("matmul_int8", {}, dict(M=16, N=32, K=16), "dp4a", "CUDA instruction"),
 ])
@@ -78,3 +82,20 @@ def test_tensorized_blocks_get_tile_knobs_in_intrinsic_units(cpu):
     space = space_for(op, cpu)
     assert {tuple(c[1:]) for c in space.knob("C.dot.tile.k").choices} <= {(1,), (2,), (4,), (8,)}
     assert all(c[0] * c[1] * c[2] * c[3] >= 64 // 16 for c in space.knob("C.dot.tile.j").choices)
+
+
+def test_conv2d_is_tensorized_on_cpus_only():
+    op = library.get("conv2d_nchw_int8", padding=1).bind(N=1, C=16, H=8, W=8, K=32, R=3, S=3)
+    cuda = get_target("cuda:sm_90")
+    assert space_for(op, cuda).knob("Y.tensorize").choices == ("none",)
+    with pytest.raises(ScheduleError, match="Y.tensorize: 'dp4a' does not apply: .*conv2d is tensorized on CPUs only"):
+        apply(op, space_for(op, cuda).default().replace(**{"Y.tensorize": "dp4a"}), cuda)
+
+
+def test_conv2d_offers_vnni_with_tile_knobs_over_its_channels(cpu):
+    cpu = dataclasses.replace(cpu, features=tuple(set(cpu.features) | {"avx512_vnni"}))
+    op = library.get("conv2d_nchw_int8", dtype="uint8", padding=1).bind(N=1, C=16, H=8, W=8, K=64, R=3, S=3)
+    space = space_for(op, cpu)
+    assert space.knob("Y.tensorize").choices == ("none", "vnni")
+    assert all(math.prod(c) >= 64 // 16 for c in space.knob("Y.dot.tile.k").choices)
+    assert all(math.prod(c) >= 16 // 4 for c in space.knob("Y.dot.tile.c").choices)
