@@ -51,9 +51,13 @@ def calibration_inputs(op: Any, seed: int) -> list[np.ndarray]:
     return random_inputs(op, np.random.default_rng([seed, 1]))
 
 
-def prepare_quantized(prepared: Any, target: Any, seed: int, directory: str) -> tuple[Any, QuantizedChecks | None]:
+def prepare_quantized(prepared: Any, target: Any, seed: int, directory: str, calibration: Any = None) -> tuple[Any, QuantizedChecks | None]:
     """``prepared`` with a calibrated program (its space offers quantize) and the checks of its
-    quantized candidates; unchanged, with None, for an op that cannot be quantized."""
+    quantized candidates; unchanged, with None, for an op that cannot be quantized.
+
+    ``calibration`` (a ``schedules.quantize.Calibration``, e.g. a stored record's) is used as given;
+    without one, the activation is calibrated on the run's calibration inputs (``calibration_inputs``).
+    """
     from schedules import ScheduleError, space_for
     from schedules.quantize import calibrate, calibrated
 
@@ -62,11 +66,12 @@ def prepare_quantized(prepared: Any, target: Any, seed: int, directory: str) -> 
     op = prepared.op
     batch = calibration_inputs(op, seed)
     try:
-        calibration = calibrate(op, [batch], source=f"random inputs, seed [{seed}, 1]")
+        if calibration is None:
+            calibration = calibrate(op, [batch], source=f"random inputs, seed [{seed}, 1]")
+        func = calibrated(op, calibration)
     except ScheduleError as e:
         logger.info("%s is tuned in float only: %s", op.name, e)
         return prepared, None
-    func = calibrated(op, calibration)
     os.makedirs(directory, exist_ok=True)
     held_out, calib = make_quantized_checks(op, calibration, batch, list(prepared.inputs), directory)
     task = dataclasses.replace(prepared.task, calibration=calibration.to_json())

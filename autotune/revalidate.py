@@ -20,7 +20,7 @@ from tuning_db import Record, Workload
 
 from .measure.result import MeasureResult
 from .session import Prepared, TuningSession
-from .store import DBStore, Task
+from .store import DBStore, Task, is_quantized
 
 logger = logging.getLogger(__name__)
 
@@ -107,15 +107,25 @@ def revalidate(
     session: TuningSession,
     workload_keys: Sequence[str] | None = None,
     on_row: Callable[[Revalidation], None] | None = None,
+    max_rel_error: float | None = None,
 ) -> RevalidateReport:
     """Measure again, on ``session``'s target, every stale record of this target and hardware.
 
     ``workload_keys`` limits the run to those workloads (None: every stored workload). Each
     distinct Config is built and measured once, and its result stored through ``store`` (running
     versions, host, team) as soon as it is measured; ``on_row`` sees each old record's row.
+    ``max_rel_error``: the records are of a ``--quantize`` run (``session.target`` tagged by
+    ``accuracy.quantized_target``); an int8 Config is rebuilt with its record's calibration and
+    checked against that error budget, as in the run that measured it.
     """
     target = session.target
     versions = store.versions
+    gate = None
+    if max_rel_error is not None:
+        from .accuracy import AccuracyGate
+
+        gate = AccuracyGate(session.builder, session.runner, max_rel_error)
+        session.builder, session.runner = gate.builder, gate.runner
     keys = list(workload_keys) if workload_keys is not None else [w.key for w in store.db.workloads()]
     rows: list[Revalidation] = []
     current = already = 0
@@ -124,40 +134,62 @@ def revalidate(
         if workload is None:
             continue
         records = store.db.records_for(key, target.canonical(), target.fingerprint())
-        fresh = {r.config for r in records if not is_stale(r, versions)}
+        fresh = {(r.config, r.calibration) for r in records if not is_stale(r, versions)}
         current += sum(not is_stale(r, versions) for r in records)
         stale = [r for r in records if is_stale(r, versions)]
-        already += sum(r.config in fresh for r in stale)
-        todo = [r for r in stale if r.config not in fresh]
+        already += sum((r.config, r.calibration) in fresh for r in stale)
+        todo = [r for r in stale if (r.config, r.calibration) not in fresh]
         if todo:
-            for row in _revalidate_workload(store, session, workload, todo):
+            for row in _revalidate_workload(store, session, workload, todo, gate):
                 rows.append(row)
                 if on_row is not None:
                     on_row(row)
     return RevalidateReport(tuple(rows), current, already)
 
 
-def _revalidate_workload(store: DBStore, session: TuningSession, workload: Workload, stale: Sequence[Record]) -> list[Revalidation]:
-    by_config: dict[str, list[Record]] = {}
+def _revalidate_workload(
+    store: DBStore, session: TuningSession, workload: Workload, stale: Sequence[Record], gate: Any = None
+) -> list[Revalidation]:
+    # float Configs measure on the plain program; int8 ones on the program calibrated as their record says
+    by_calibration: dict[str | None, dict[str, list[Record]]] = {}
     for r in stale:
-        by_config.setdefault(r.config, []).append(r)
+        calibration = r.calibration if is_quantized(r.config) else None
+        by_calibration.setdefault(calibration, {}).setdefault(r.config, []).append(r)
     try:
-        prepared = _prepare(session, workload)
+        plain = _prepare(session, workload)
     except Exception as e:  # noqa: BLE001 - one workload that no longer lowers must not stop the others
         why = f"workload no longer lowers: {type(e).__name__}: {e}"
         logger.warning("skipping %d records of %s (%s): %s", len(stale), workload.op_name, workload.key[:12], why)
         return [Revalidation(workload.op_name, r, None, why) for r in stale]
-    store.begin(prepared.task)
-    configs = list(by_config)
+    store.begin(plain.task)
     rows: list[Revalidation] = []
-    step = session.options.batch_size
-    for start in range(0, len(configs), step):
-        chunk = configs[start : start + step]
-        results = session.measure_each(prepared, [StoredConfig(c) for c in chunk])
-        for config, result in zip(chunk, results):
-            store.add_trial(prepared.task, config, result)
-            rows.extend(Revalidation(workload.op_name, old, result) for old in by_config[config])
+    for calibration, by_config in by_calibration.items():
+        prepared = plain if calibration is None or gate is None else _calibrated(session, plain, calibration, gate)
+        configs = list(by_config)
+        step = session.options.batch_size
+        for start in range(0, len(configs), step):
+            chunk = configs[start : start + step]
+            results = session.measure_each(prepared, [StoredConfig(c) for c in chunk])
+            for config, result in zip(chunk, results):
+                store.add_trial(prepared.task, config, result)
+                rows.extend(Revalidation(workload.op_name, old, result) for old in by_config[config])
     return rows
+
+
+def _calibrated(session: TuningSession, plain: Prepared, calibration: str, gate: Any) -> Prepared:
+    """``plain`` calibrated with a stored calibration, its quantized checks given to ``gate``."""
+    import hashlib
+    import os
+
+    from schedules.quantize import Calibration
+
+    from .accuracy import prepare_quantized
+
+    folder = os.path.join(os.path.dirname(plain.check.path), "quantized", hashlib.sha256(calibration.encode()).hexdigest()[:12])
+    prepared, checks = prepare_quantized(plain, session.target, session.options.seed, folder, Calibration.from_json(calibration))
+    if checks is not None:
+        gate.add_task(prepared.check, checks)
+    return prepared
 
 
 def _prepare(session: TuningSession, workload: Workload) -> Prepared:

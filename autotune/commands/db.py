@@ -192,10 +192,13 @@ def stats_command(db_url: str) -> None:
 @click.option("--build-workers", type=click.IntRange(min=1), default=None, help="Build processes (default: one per core).")
 @click.option("--team", envvar="OPFORGE_TEAM", default=None, help="Team tag written on every new record [env OPFORGE_TEAM].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per old record instead of a table.")
+@click.option("--quantize", "quantize", type=click.Choice(["int8"]), default=None, help="The records of a `tune --quantize int8` run (int8 ones rebuilt with their calibration).")
+@click.option("--max-rel-error", "max_rel_error", type=click.FloatRange(min=0, min_open=True), default=None, help="With --quantize: the error budget of that run [default 1e-2].")
 @db_option
 def revalidate_command(
     op_name: str | None, shape_text: str | None, dtype: str | None, param_text: str | None, all_workloads: bool,
     target_name: str, repeats: int, build_workers: int | None, team: str | None, as_json: bool, db_url: str,
+    quantize: str | None = None, max_rel_error: float | None = None,
 ) -> None:
     """Measure again the records another TVM or opforge version made for --target on this machine.
 
@@ -225,11 +228,18 @@ def revalidate_command(
         target = get_target(target_name)
     except (UnknownTargetError, ValueError) as e:
         raise CliError(str(e)) from None
+    if max_rel_error is not None and not quantize:
+        raise CliError("--max-rel-error names the error budget of a quantized run; add --quantize int8")
+    if quantize:
+        from ..accuracy import DEFAULT_MAX_REL_ERROR, quantized_target
+
+        max_rel_error = max_rel_error if max_rel_error is not None else DEFAULT_MAX_REL_ERROR
+        target = quantized_target(target, max_rel_error)
     options = TuneOptions(repeats=repeats, build_workers=build_workers)
     with opened(db_url) as db:
         store = DBStore(db, team=team)
         with TuningSession(target, options) as session:
-            report = revalidate(store, session, keys)
+            report = revalidate(store, session, keys, max_rel_error=max_rel_error)
     if as_json:
         for row in report.rows:
             click.echo(json.dumps(row.to_dict(), sort_keys=True))

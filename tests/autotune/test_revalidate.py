@@ -169,3 +169,38 @@ def test_cli_revalidate_bad_selection_is_a_one_line_error(args, message, tmp_pat
 
     with pytest.raises(CliError, match=message):
         CliRunner().invoke(cli, ["db", "revalidate", *args, "--db", str(tmp_path / "r.db")], catch_exceptions=False, standalone_mode=False)
+
+
+def test_int8_records_of_a_quantize_run_are_rebuilt_with_their_calibration(tmp_path):
+    """A --quantize run's records, as an older install made them: each int8 Config is measured again on
+    the program its record's calibration gives, within the run's error budget, and keeps that calibration."""
+    import dataclasses
+
+    tuned = tmp_path / "tuned.db"
+    args = ["tune", "dense", "--shape", "M=8,N=32,K=64", "--target", "cpu:1", "--trials", "6", "--repeats", "1",
+            "--quantize", "int8", "--db", str(tuned), "--json", "--build-workers", "1"]
+    assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+    old_url = str(tmp_path / "old.db")
+    with open_db(str(tuned)) as src, open_db(old_url) as dst:
+        for w in src.workloads():
+            dst.add_workload(w)
+        for t in src.targets():
+            dst.add_target(t)
+        dst.add_records(dataclasses.replace(r, opforge_version=OLD[0], tvm_version=OLD[1]) for w in src.workloads() for r in src.records_for(w.key))
+    int8_configs = {r.config: r.calibration for r in _all_records(old_url) if json.loads(r.config)["quantize"] != "none" and r.status == "ok"}
+    assert int8_configs
+
+    out = CliRunner().invoke(cli, ["db", "revalidate", "--op", "dense", "--shape", "M=8,N=32,K=64", "--target", "cpu:1",
+                                   "--quantize", "int8", "--repeats", "1", "--db", old_url, "--json"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(line) for line in out.output.splitlines() if line.startswith("{")]
+    assert {r["config"] for r in rows if r["old_status"] == "ok"} >= set(int8_configs)
+    assert all(r["new_status"] == "ok" for r in rows if r["config"] in int8_configs)
+    new = {r.config: r for r in _all_records(old_url) if r.opforge_version != OLD[0]}
+    for config, calibration in int8_configs.items():
+        assert new[config].calibration == calibration and 0 < new[config].rel_l2_error <= 1e-2
+
+
+def _all_records(url):
+    with open_db(url) as db:
+        return [r for w in db.workloads() for r in db.records_for(w.key)]
