@@ -39,6 +39,29 @@ UNROLL_STEPS = (0, 16, 64, 512, 1024)
 STRUCTURE = "SSSRRSRS"
 THREAD_CHOICES = (32, 64, 128, 256, 512, 1024)
 MAX_REGISTER_TILE = 8
+#: per-thread local memory (the accumulator tile) a kernel may allocate: 256 four-byte values. A
+#: thread has at most 255 registers, so a larger tile only spills, and NVRTC's ptxas takes minutes
+#: on one (a 32 x 32 int32 tile of a 128 x 128 x 256 matmul did not compile in 60 s on the H100)
+MAX_LOCAL_BYTES = 1024
+
+
+def exact_division(prog: Program) -> Program:
+    """``prog`` with every float32 division computed by CUDA's ``__fdiv_rn`` (IEEE, round to nearest).
+
+    TVM compiles CUDA with ``--use_fast_math``, whose ``a / b`` may be 2 ulp off. A quantized
+    program rounds ``w * (127 / amax)`` to int8, so such an error moves a weight one step where
+    the product lies at a rounding tie, and the kernel no longer equals its reference (240 of
+    131072 outputs of a per-channel quantized dense 128x1024x1024 on the H100).
+    """
+    import dataclasses
+
+    import tvm_ffi
+    from tvm import tirx
+
+    def ieee(div: Any) -> Any:
+        return tirx.call_pure_extern("float32", "__fdiv_rn", div.a, div.b) if str(div.ty) == "float32" else div
+
+    return dataclasses.replace(prog, func=tvm_ffi.structural_map(prog.func, [(tirx.Div, ieee)], order="post"))
 
 
 def _max_threads(target: Any) -> int:
@@ -296,7 +319,7 @@ def _cooperative_fetch(sch: Any, block: Any, n_threads: int, vector: int, rank: 
 
 
 def check_limits(sch: Any, target: Any) -> None:
-    """Raise ScheduleError when the scheduled kernel exceeds the GPU's thread or shared-memory limits."""
+    """Raise ScheduleError when the scheduled kernel exceeds the GPU's thread, shared-memory or per-thread register limits."""
     import tvm
     from tvm import s_tir
 
@@ -309,7 +332,7 @@ def check_limits(sch: Any, target: Any) -> None:
     limits = {
         "max_shared_memory_per_block": int(target.tvm.get("max_shared_memory_per_block", 49152)),
         "max_threads_per_block": _max_threads(target),
-        "max_local_memory_per_block": 2**31 - 1,
+        "max_local_memory_per_block": MAX_LOCAL_BYTES,  # TVM counts a thread's local allocations
         "max_vthread": 8,
         "max_vector_bytes": 16,
     }
@@ -317,6 +340,6 @@ def check_limits(sch: Any, target: Any) -> None:
         if not s_tir.analysis.verify_gpu_code(func, limits):
             raise ScheduleError(
                 f"kernel {gv.name_hint} exceeds the limits of {target.name} (at most {limits['max_threads_per_block']} threads and "
-                f"{limits['max_shared_memory_per_block']} bytes of shared memory per block); pick fewer threads, smaller register "
-                "tiles, a shorter inner reduction tile or turn a shared stage off"
+                f"{limits['max_shared_memory_per_block']} bytes of shared memory per block, {MAX_LOCAL_BYTES} bytes of registers "
+                "per thread); pick fewer threads, smaller register tiles, a shorter inner reduction tile or turn a shared stage off"
             )

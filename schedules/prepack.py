@@ -44,7 +44,7 @@ def prepacked(func: Any, config: Config, target: Any) -> Prepacked:
 
     from dsl.lower import lower
 
-    from . import api, quantize, tensorize
+    from . import api, gpu, quantize, tensorize
     from .structure import analyze
 
     scheme = str(config["quantize"]) if "quantize" in config else "none"
@@ -72,6 +72,8 @@ def prepacked(func: Any, config: Config, target: Any) -> Prepacked:
     rules.apply(main, main_prog, main_cfg, target)
 
     pre_prog = analyze(lower(pre_op), {st.name: [ax.name for ax in st.domain] for st in pre_op.stages})
+    if target.kind == "cuda":  # the weight's rounding must match the reference's
+        pre_prog = gpu.exact_division(pre_prog)
     pre = s_tir.Schedule(pre_prog.func, seed=1)
     if value in tensorize.CPU_VALUES:  # the packed layout the CPU intrinsic reads
         assert not isinstance(layout, str)

@@ -48,6 +48,27 @@ def test_dp4a_on_a_guarded_tile_is_one_schedule_error(cuda):
         apply(op, cfg, cuda)
 
 
+@needs_nvcc
+def test_quantized_cuda_kernels_divide_exactly_despite_fast_math(cuda):
+    # TVM builds CUDA with --use_fast_math; a weight scale 2 ulp off moved int8 weights at rounding ties on the H100
+    from schedules.prepack import prepacked
+
+    _, func, _, _ = calibrated_case("dense", {}, dict(M=16, N=32, K=64))
+    cfg = space_for(func, cuda).default().replace(quantize="int8_per_channel")
+    assert "__fdiv_rn" in _source(apply(func, cfg, cuda), cuda)
+    assert "__fdiv_rn" in _source(prepacked(func, cfg, cuda).prepack, cuda)
+
+
+def test_a_register_tile_that_can_only_spill_is_one_schedule_error(cuda):
+    # 32 x 32 int32 accumulators per thread: NVRTC did not compile this kernel within 60 s on the H100
+    _, func, _, _ = calibrated_case("matmul", {}, dict(M=128, N=128, K=256))
+    cfg = space_for(func, cuda).default().replace(
+        quantize="int8_per_tensor", **{"C.threads": (128, 1), "C.tile.i": (8, 4), "C.tile.j": (8, 4), "C.unroll": 1024})
+    with pytest.raises(ScheduleError, match="bytes of registers per thread"):
+        apply(func, cfg, cuda)
+    apply(func, cfg.replace(**{"C.tile.i": (4, 4), "C.tile.j": (4, 4)}), cuda)  # 256 values still build
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not has_cuda(), reason="needs an NVIDIA GPU")
 def test_dp4a_kernels_are_exact_on_the_gpu(rng):
