@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import string
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -334,6 +334,9 @@ class _EinsumPlan:
         self.scalar = scalar
         self.names = names
         self.n_out = n_out
+        # integer operands widened for einsum, made once per plan, not once per box
+        self._absmax: list[float] | None = None
+        self._wide: dict[Any, list[np.ndarray]] = {}
 
     @classmethod
     def make(cls, red: Reduce, sources: dict[Load, _Source], names: list[str], n_out: int) -> "_EinsumPlan | None":
@@ -362,6 +365,18 @@ class _EinsumPlan:
         views = sum(math.prod(ext[n] for n in src.axes) for src, _ in self.operands)
         return views + math.prod(bexts[: self.n_out])
 
+    def _widened(self, n_terms: int) -> list[np.ndarray]:
+        """The integer operands as float64 (exact, and einsum uses BLAS) where no sum of ``n_terms``
+        products can pass 2^53, else as int64. Integer +,* wrap modulo 2^bits, so an exact sum
+        wrapped once equals the kernel's."""
+        arrays = [arr for _, arr in self.operands]
+        if self._absmax is None:
+            self._absmax = [float(np.max(np.abs(a.astype(np.int64)))) if a.size else 0.0 for a in arrays]
+        wide = np.float64 if float(n_terms) * math.prod(self._absmax) < 2.0**53 else np.int64
+        if wide not in self._wide:
+            self._wide[wide] = [a.astype(wide) for a in arrays]
+        return self._wide[wide]
+
     def run(self, box: Box, dtype: str) -> np.ndarray:
         starts, bexts = box
         n_out = self.n_out
@@ -371,10 +386,7 @@ class _EinsumPlan:
         n_terms = math.prod(e for n, e in zip(self.names[n_out:], bexts[n_out:]) if n in used)
         missing = math.prod(e for n, e in zip(self.names[n_out:], bexts[n_out:]) if n not in used)
         if is_int(dtype):
-            # integer +,* wrap modulo 2^bits, so an exact sum wrapped once equals the kernel's
-            bound = float(n_terms) * math.prod(float(np.max(np.abs(a.astype(np.int64)))) for a in arrays)
-            wide = np.float64 if bound < 2.0**53 else np.int64  # float64 uses BLAS and is exact here
-            arrays = [a.astype(wide) for a in arrays]
+            arrays = self._widened(n_terms)
         views = [src.view(a, self.names, box, broadcast=False) for (src, _), a in zip(self.operands, arrays)]
         subs = ["".join(letters[n] for n in self.names if n in src.axes) for src, _ in self.operands]
         out_names = [n for n in self.names[:n_out] if n in used]
