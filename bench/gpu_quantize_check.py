@@ -15,7 +15,12 @@ A kernel that hangs ends the process with a Python stack dump after ``--case-lim
 ends in known time. Exit code 1 on any mismatch or error. Writes ``gpu_quantize_check.txt`` into
 ``$OUT`` when set.
 
-Run: ``python bench/gpu_quantize_check.py [--big] [--samples 3] [--only dense] [--build-only]``.
+``--prepack`` checks the prepacked pair instead (``schedules.prepack.prepacked``): for each quantized
+case it builds the whole kernel, the prepack function and the main function, runs prepack on the
+weight and main on the activation (and bias) and the packed outputs, and compares with the whole
+kernel's output (rtol 1e-6, atol 1e-6 of the output's largest magnitude), timing main and the whole kernel.
+
+Run: ``python bench/gpu_quantize_check.py [--big] [--samples 3] [--only dense] [--build-only] [--prepack]``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import functools
+import json
 import os
 import sys
 import time
@@ -83,6 +89,73 @@ class Case:
     check: Callable[[Row, np.ndarray], None]
 
 
+PREPACK_HEADER = (f"{'case':30s} {'quantize':16s} {'tensorize':9s} {'cfg':4s} {'max abs diff':>12s} {'rel L2 float':>12s} "
+                  f"{'main ms':>9s} {'whole ms':>9s} {'prepack ms':>10s}  {'sched s':>7s} {'build s':>7s}  result")
+
+#: the Builder's schedule step in --prepack mode (its workers import this module by this name)
+PART_APPLY = "bench.gpu_quantize_check:apply_part"
+PARTS = ("whole", "prepack", "main")
+
+
+@dataclass
+class PrepackRow:
+    """One prepacked case: main's output against the whole kernel's, and the times of main, whole and prepack."""
+
+    case: str
+    scheme: str
+    value: str
+    cfg: str
+    max_abs: float = float("nan")
+    rel: float = float("nan")
+    main_ms: float = float("nan")
+    whole_ms: float = float("nan")
+    pre_ms: float = float("nan")
+    t_sched: float = float("nan")
+    t_build: float = float("nan")
+    ok: bool | None = None  # None: skipped
+    text: str = ""
+
+    def line(self) -> str:
+        def f(x: float, spec: str) -> str:
+            return format(x, spec) if x == x else format("-", ">" + spec.split(".")[0])
+
+        return (f"{self.case:30s} {self.scheme:16s} {self.value:9s} {self.cfg:4s} {f(self.max_abs, '12.3g')} {f(self.rel, '12.3g')} "
+                f"{f(self.main_ms, '9.4f')} {f(self.whole_ms, '9.4f')} {f(self.pre_ms, '10.4f')}  {f(self.t_sched, '7.2f')} "
+                f"{f(self.t_build, '7.2f')}  {self.text}")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One module of a prepacked case as the Builder sends it to a worker: ``to_json`` is all it reads."""
+
+    config: Any
+    part: str  # one of PARTS
+
+    def to_json(self) -> str:
+        return json.dumps({"part": self.part, "config": self.config.to_json()})
+
+
+def apply_part(func: Any, config_json: str, target: Any) -> tuple[Any, str | None]:
+    """Schedule one part (``Part.to_json``): the whole kernel (``schedules.apply``), or prepack or main of ``prepacked``."""
+    from schedules import Config, apply_with_trace
+    from schedules.prepack import prepacked
+
+    d = json.loads(config_json)
+    if d["part"] not in PARTS:
+        raise ValueError(f"unknown part {d['part']!r}; expected one of {PARTS}")
+    cfg = Config.from_json(d["config"])
+    if d["part"] == "whole":
+        sch, trace = apply_with_trace(func, cfg, target)
+        return sch.mod, trace
+    split = prepacked(func, cfg, target)
+    return (split.prepack if d["part"] == "prepack" else split.main).mod, None
+
+
+def param_specs(mod: Any) -> list[tuple[str, tuple[int, ...], str]]:
+    """(buffer name, shape, dtype) of each parameter of a scheduled module's ``main``, in order (outputs last)."""
+    return [(str(p.name), tuple(int(x) for x in p.shape), str(p.dtype)) for p in mod["main"].params]  # buffer-typed vars
+
+
 def compare_native(row: Row, got: np.ndarray, want: np.ndarray) -> None:
     """A native int8 kernel must be exact."""
     diff = np.abs(got.astype(np.int64) - want)
@@ -114,6 +187,7 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=420.0, help="start no case after this many seconds")
     p.add_argument("--configs", action="store_true", help="print each case's config (JSON) before it runs")
     p.add_argument("--build-only", action="store_true", help="schedule and lower only (no GPU needed): where the CPU time goes")
+    p.add_argument("--prepack", action="store_true", help="check the quantized cases' prepacked pair (prepack, then main) against the whole kernel")
     a = p.parse_args()
     start = time.perf_counter()
 
@@ -140,15 +214,15 @@ def main() -> int:
             print("no CUDA device visible to TVM", flush=True)
             return 2
     say(f"target {target.name} ({target.hardware.get('gpu')})")
-    rows: list[Row] = []
+    rows: list[Row | PrepackRow] = []
     left_out = 0
     faulthandler.enable()
     builder = None
     if dev is not None:  # builds run in the tuner's worker processes, each under --case-limit
-        from autotune.measure.builder import Builder
+        from autotune.measure.builder import APPLY, Builder
         from autotune.measure.result import TIMEOUT
 
-        builder = Builder(n_workers=min(8, os.cpu_count() or 1), timeout_secs=a.case_limit)
+        builder = Builder(n_workers=min(8, os.cpu_count() or 1), timeout_secs=a.case_limit, apply=PART_APPLY if a.prepack else APPLY)
 
     def run_cases(program: Any, cases: list[Case]) -> None:
         """Schedule every case here (a ScheduleError skips it), build the rest in parallel, then run,
@@ -197,7 +271,110 @@ def main() -> int:
                 faulthandler.cancel_dump_traceback_later()
             finish(c.row)
 
-    def finish(row: Row) -> None:
+    def run_prepack_cases(func: Any, op: Any, inputs: list, float_want: np.ndarray, cases: list[tuple[PrepackRow, Any]]) -> None:
+        """Schedule each case's whole kernel and prepacked pair here (a ScheduleError skips it), build the
+        three modules of every case in parallel, then run prepack, main and the whole kernel on the GPU."""
+        from schedules.prepack import prepacked
+        from schedules.quantize import plan
+
+        nonlocal left_out
+        weight = plan(op).weight
+        names = [t.name for t in op.inputs]
+        todo = []
+        for row, cfg in cases:
+            if time.perf_counter() - start > a.budget:
+                left_out += 1
+                continue
+            if a.configs:
+                print(f"  {row.case} {row.scheme} {row.value} {row.cfg}: {cfg.to_json()}", flush=True)
+            t = time.perf_counter()
+            try:
+                whole = apply(func, cfg, target)
+                split = prepacked(func, cfg, target)
+            except ScheduleError as e:
+                row.ok, row.text = None, f"skipped: {str(e)[:110]}"
+                finish(row)
+                continue
+            row.t_sched = time.perf_counter() - t
+            pre_specs, main_specs = param_specs(split.prepack.mod), param_specs(split.main.mod)
+            packed = {name: (shape, dtype) for name, shape, dtype in pre_specs[1:]}
+            wrong = [f"{name} {shape} {dtype}" for name, shape, dtype in main_specs[:-1]
+                     if name not in names and packed.get(name) != (shape, dtype)]
+            if pre_specs[0][0] != weight or wrong:
+                row.ok, row.text = False, f"ERROR prepack takes {pre_specs[0][0]} and gives {pre_specs[1:]}; main takes {wrong}"
+                finish(row)
+                continue
+            if builder is None:
+                t = time.perf_counter()
+                for sch in (whole, split.prepack, split.main):
+                    tvm.compile(sch.mod, target=target.tvm_target())
+                row.t_build = time.perf_counter() - t
+                row.ok, row.text = True, "built"
+                finish(row)
+                continue
+            todo.append((row, cfg, pre_specs, main_specs))
+        if builder is None or not todo:
+            return
+        built = builder.build(func, [Part(cfg, part) for _, cfg, _, _ in todo for part in PARTS], target)
+        for n, (row, _, pre_specs, main_specs) in enumerate(todo):
+            results = dict(zip(PARTS, built[len(PARTS) * n:len(PARTS) * (n + 1)]))
+            failed = [(part, b) for part, b in results.items() if b.artifact is None]
+            if failed:
+                part, b = failed[0]
+                timeout = b.status == TIMEOUT
+                row.ok = None if timeout else False
+                row.text = (f"{part} build timeout (> {a.case_limit:g} s)" if timeout
+                            else f"ERROR {part}: {(b.error or '').strip()[:200]}")
+                finish(row)
+                continue
+            row.t_build = sum(b.build_secs or 0.0 for b in results.values())
+            faulthandler.dump_traceback_later(a.case_limit, exit=True)  # a kernel that hangs ends the run with a stack dump
+            try:
+                run_prepacked(row, {part: b.artifact for part, b in results.items()}, names, weight, inputs, float_want,
+                              pre_specs, main_specs)
+            except Exception as e:  # noqa: BLE001 - a config that fails is reported, the check goes on
+                row.ok, row.text = False, f"ERROR {type(e).__name__}: {(str(e).strip().splitlines() or [''])[-1][:200]}"
+                traceback.print_exc()
+            finally:
+                faulthandler.cancel_dump_traceback_later()
+            finish(row)
+
+    def run_prepacked(row: PrepackRow, artifacts: dict[str, str], names: list[str], weight: str, inputs: list,
+                      float_want: np.ndarray, pre_specs: list, main_specs: list) -> None:
+        """Prepack the weight, run main on the other inputs and the packed ones, compare with the whole kernel."""
+        assert dev is not None
+        mods = {part: tvm.runtime.load_module(path) for part, path in artifacts.items()}
+
+        def on_gpu(x: np.ndarray) -> Any:
+            return tvm.runtime.tensor(np.array(x, order="C"), dev)  # np.array keeps a 0-d scale 0-d
+
+        given = dict(zip(names, inputs))
+        pre_args = [on_gpu(given[weight])] + [on_gpu(np.zeros(shape, dtype)) for _, shape, dtype in pre_specs[1:]]
+        mods["prepack"]["main"](*pre_args)
+        by_name = {name: on_gpu(x) for name, x in given.items() if name != weight}
+        by_name.update({name: arr for (name, _, _), arr in zip(pre_specs[1:], pre_args[1:])})
+        out_name, out_shape, out_dtype = main_specs[-1]
+        main_args = [by_name[name] for name, _, _ in main_specs[:-1]] + [on_gpu(np.zeros(out_shape, out_dtype))]
+        mods["main"]["main"](*main_args)
+        whole_args = [on_gpu(x) for x in inputs] + [on_gpu(np.zeros_like(float_want))]
+        mods["whole"]["main"](*whole_args)
+        dev.sync()
+        got, want = main_args[-1].numpy(), whole_args[-1].numpy()
+        for part, args in (("prepack", pre_args), ("main", main_args), ("whole", whole_args)):
+            secs = mods[part].time_evaluator("main", dev, number=10, repeat=3)(*args).median
+            setattr(row, {"prepack": "pre_ms", "main": "main_ms", "whole": "whole_ms"}[part], secs * 1e3)
+        if got.shape != want.shape:
+            row.ok, row.text = False, f"MISMATCH main gives {out_name} {got.shape}, the whole kernel {want.shape}"
+            return
+        row.max_abs = float(np.abs(got - want).max())
+        row.rel = float(np.linalg.norm(got - float_want) / np.linalg.norm(float_want))
+        close = np.isclose(got, want, rtol=1e-6, atol=1e-6 * float(np.abs(want).max()))
+        same = bool(close.all())
+        row.ok = same and row.rel < 1e-2
+        row.text = (("ok" if row.ok else "FAIL") + ("" if same else f" ({int((~close).sum())} of {close.size} values differ from the whole kernel's)")
+                    + ("" if row.rel < 1e-2 else " (rel L2 vs float >= 1e-2)"))
+
+    def finish(row: Row | PrepackRow) -> None:
         rows.append(row)
         print(row.line(), flush=True)
 
@@ -220,7 +397,7 @@ def main() -> int:
         assert isinstance(out, np.ndarray), "these ops have one output"
         return out
 
-    print(HEADER, flush=True)
+    print(PREPACK_HEADER if a.prepack else HEADER, flush=True)
     native = [
         ("matmul_int8 512^3", library.get("matmul_int8").bind(M=512, N=512, K=512)),
         ("matmul_int8 97x64x36", library.get("matmul_int8").bind(M=97, N=64, K=36)),
@@ -228,7 +405,7 @@ def main() -> int:
     ]
     if a.big:
         native.insert(1, ("matmul_int8 2048^3", library.get("matmul_int8").bind(M=2048, N=2048, K=2048)))
-    for label, op in native:
+    for label, op in ([] if a.prepack else native):  # nothing to prepack in a native int8 op
         if a.only and not any(text in label for text in a.only):
             continue
         rng = np.random.default_rng([a.seed, zlib.crc32(label.encode())])  # the same data and configs with or without --only
@@ -271,6 +448,13 @@ def main() -> int:
         knob = f"{op.stages[0].name}.tensorize"
         values = space.knob(knob).choices if knob in space.names else ("none",)
         configs = [space.default(), *space.sample(a.samples, rng)]
+        if a.prepack:
+            chosen_cases = [(PrepackRow(label, str(scheme), str(value), f"#{n}"),
+                             cfg.replace(quantize=str(scheme), **({knob: value} if knob in space.names else {})))
+                            for scheme in space.knob("quantize").choices if scheme != "none"
+                            for value in values for n, cfg in enumerate(configs)]
+            run_prepack_cases(func, op, inputs, float_want, chosen_cases)
+            continue
         cases = []
         for scheme in (str(s) for s in space.knob("quantize").choices if s != "none"):
             for value in (str(v) for v in values):
@@ -294,8 +478,8 @@ def main() -> int:
     say(tail)
     out_dir = os.environ.get("OUT")
     if out_dir:
-        with open(os.path.join(out_dir, "gpu_quantize_check.txt"), "w") as fh:
-            fh.write("\n".join([HEADER, *(r.line() for r in rows), tail]) + "\n")
+        with open(os.path.join(out_dir, "gpu_quantize_prepack.txt" if a.prepack else "gpu_quantize_check.txt"), "w") as fh:
+            fh.write("\n".join([PREPACK_HEADER if a.prepack else HEADER, *(r.line() for r in rows), tail]) + "\n")
     return 1 if bad else 0
 
 
