@@ -63,8 +63,9 @@ def pool_stores(per_store: np.ndarray) -> np.ndarray:
 class ProgramFeatures:
     """Per-store features of ``apply(func, config, target)`` for each Config, cached by Config JSON.
 
-    ``apply`` is ``(func, config, target) -> tvm.s_tir.Schedule`` (``schedules.apply`` by default);
-    a Config it rejects gets a NaN row, which the model treats as missing values.
+    ``apply`` is ``(func, config, target) -> tvm.s_tir.Schedule`` (by default ``schedules.applier``'s,
+    which analyses the program once for all Configs); a Config it rejects gets a NaN row, which the
+    model treats as missing values.
     """
 
     def __init__(self, func: Any, target: Any, apply: Callable[[Any, Any, Any], Any] | None = None, cache_size: int = 20000) -> None:
@@ -73,10 +74,12 @@ class ProgramFeatures:
         from tvm.s_tir.meta_schedule.feature_extractor import PerStoreFeature
 
         if apply is None:
-            from schedules import apply as default_apply
+            from schedules.api import applier
 
-            apply = default_apply
-        self._apply: Callable[[Any, Any, Any], Any] = apply
+            self._apply: Callable[[Any], Any] = applier(func, target)
+        else:
+            given = apply
+            self._apply = lambda config: given(func, config, target)
         self.func = func
         self.target = target
         self._args_info = ArgInfo.from_prim_func(func)
@@ -96,7 +99,7 @@ class ProgramFeatures:
                 rows[key] = self._cache[key]
             elif key not in rows:
                 try:
-                    sch = self._apply(self.func, c, self.target)
+                    sch = self._apply(c)
                 except Exception:  # noqa: BLE001 - a config that cannot be applied is a missing row
                     rows[key] = np.full(PROGRAM_FEATURE_LENGTH, np.nan)
                     continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from . import cpu, gpu, quantize, tensorize
 from .config import Config
@@ -46,7 +46,7 @@ def space_for(op_or_primfunc: Any, target: Any) -> Space:
 
 def apply(op_or_primfunc: Any, config: Config, target: Any) -> Any:
     """The ``tvm.s_tir.Schedule`` that ``config`` describes; the same inputs give the same schedule."""
-    return apply_with_trace(op_or_primfunc, config, target)[0]
+    return applier(op_or_primfunc, target)(config)
 
 
 def apply_with_trace(op_or_primfunc: Any, config: Config, target: Any) -> tuple[Any, str]:
@@ -55,29 +55,47 @@ def apply_with_trace(op_or_primfunc: Any, config: Config, target: Any) -> tuple[
     Raises ScheduleError for a config outside the space (naming knob, value and the valid ones).
     """
     import tvm
+
+    sch = apply(op_or_primfunc, config, target)
+    return sch, tvm.ir.save_json(sch.trace.as_json())
+
+
+def applier(op_or_primfunc: Any, target: Any) -> Callable[[Config], Any]:
+    """``apply(op_or_primfunc, config, target)`` as a function of ``config`` alone, for many Configs of
+    one program: the analysis, the space and each quantized program are made once, not per Config
+    (the cost model applies hundreds of candidates per batch)."""
     from tvm import s_tir
 
     prog = program_of(op_or_primfunc)
     rules = rules_for(target)
     space = Space(tuple(rules.knobs(prog, target)))
-    explain_inapplicable(prog, space, config, target)
-    space.check(config)
-    scheme = config["quantize"] if "quantize" in config else "none"
-    if scheme != "none":
-        # the quantize rewrite: schedule the int8 program the config's quantize value describes
-        stage = quantize.quantized_stage(prog.func)
-        value = config[f"{stage}.tensorize"] if f"{stage}.tensorize" in config else "none"
-        q = quantize.quantized_program(prog.func, str(scheme), str(value))
-        prog = gpu.exact_division(q.program) if target.kind == "cuda" else q.program  # its rounding must match the reference
-        config = quantize.quantized_config(config, q, rules.knobs(prog, target))
-    prog = tensorize.prepare(prog, config, target)  # conv2d tensorized: its activation packed and padded
-    sch = s_tir.Schedule(prog.func, seed=1)
-    try:
-        rules.apply(sch, prog, config, target)
-    except s_tir.schedule.ScheduleError as e:
-        first = str(e).strip().splitlines()[-1]
-        raise ScheduleError(f"the {target.kind} rules could not apply config {config.to_json()}: {first}") from None
-    return sch, tvm.ir.save_json(sch.trace.as_json())
+    quantized: dict[tuple[str, str], tuple[Any, Program, list[Any]]] = {}
+
+    def scheduled(config: Config) -> Any:
+        explain_inapplicable(prog, space, config, target)
+        space.check(config)
+        this, cfg = prog, config
+        scheme = config["quantize"] if "quantize" in config else "none"
+        if scheme != "none":
+            # the quantize rewrite: schedule the int8 program the config's quantize value describes
+            stage = quantize.quantized_stage(prog.func)
+            value = str(config[f"{stage}.tensorize"]) if f"{stage}.tensorize" in config else "none"
+            if (str(scheme), value) not in quantized:
+                q = quantize.quantized_program(prog.func, str(scheme), value)
+                qprog = gpu.exact_division(q.program) if target.kind == "cuda" else q.program  # its rounding must match the reference
+                quantized[str(scheme), value] = (q, qprog, list(rules.knobs(qprog, target)))
+            q, this, knobs = quantized[str(scheme), value]
+            cfg = quantize.quantized_config(config, q, knobs)
+        this = tensorize.prepare(this, cfg, target)  # conv2d tensorized: its activation packed and padded
+        sch = s_tir.Schedule(this.func, seed=1)
+        try:
+            rules.apply(sch, this, cfg, target)
+        except s_tir.schedule.ScheduleError as e:
+            first = str(e).strip().splitlines()[-1]
+            raise ScheduleError(f"the {target.kind} rules could not apply config {cfg.to_json()}: {first}") from None
+        return sch
+
+    return scheduled
 
 
 def explain_inapplicable(prog: Program, space: Space, config: Config, target: Any) -> None:
