@@ -15,6 +15,7 @@ Extraction is C++ and takes about a millisecond per candidate; results are cache
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from typing import Any, Callable, Protocol, Sequence
 
@@ -43,13 +44,14 @@ class ConfigFeatures:
         return np.stack([np.asarray(self.space.encode(c), dtype=np.float64) for c in configs])
 
 
-def _tune_context(mod: Any, target: Any) -> Any:
+def _tune_context(mod: Any, target: Any, threads: int) -> Any:
     """A bare MetaSchedule TuneContext: its Python constructor imports tvm.s_tir.tensor_intrin
-    (30-45 s) that feature extraction does not need, so the FFI constructor is called directly."""
+    (30-45 s) that feature extraction does not need, so the FFI constructor is called directly.
+    ``threads``: how many threads extract features of a batch of candidates in parallel."""
     from tvm.s_tir.meta_schedule import TuneContext, _ffi_api
 
     ctx = TuneContext.__new__(TuneContext)
-    ctx.__init_handle_by_constructor__(_ffi_api.TuneContext, mod, target, None, None, "main", 1, 0, None)
+    ctx.__init_handle_by_constructor__(_ffi_api.TuneContext, mod, target, None, None, "main", threads, 0, None)
     return ctx
 
 
@@ -83,7 +85,8 @@ class ProgramFeatures:
         self.func = func
         self.target = target
         self._args_info = ArgInfo.from_prim_func(func)
-        self._ctx = _tune_context(tvm.IRModule({"main": func}), target.tvm_target())
+        # candidates are scored while no kernel is built or run, so extraction may use every core here
+        self._ctx = _tune_context(tvm.IRModule({"main": func}), target.tvm_target(), max(1, len(os.sched_getaffinity(0))))
         self._extractor = PerStoreFeature()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size

@@ -50,6 +50,11 @@ HEADER = (f"{'case':30s} {'quantize':16s} {'tensorize':9s} {'cfg':4s} {'max abs 
           f"{'ms':>9s} {'GOP/s':>9s}  {'sched s':>7s} {'build s':>7s} {'1st call s':>10s}  result")
 
 
+def _num(x: float, spec: str) -> str:
+    """``x`` formatted by ``spec``, or a right-aligned "-" of the same width for NaN (not measured)."""
+    return format(x, spec) if x == x else format("-", ">" + spec.split(".")[0])
+
+
 @dataclass
 class Row:
     """One case's outcome; ``text`` is OK, a mismatch, an error or why it was skipped."""
@@ -69,9 +74,7 @@ class Row:
     text: str = ""
 
     def line(self) -> str:
-        def f(x: float, spec: str) -> str:
-            return format(x, spec) if x == x else format("-", ">" + spec.split(".")[0])
-
+        f = _num
         return (f"{self.case:30s} {self.scheme:16s} {self.value:9s} {self.cfg:4s} {f(self.max_abs, '11.3g')} {f(self.rel, '9.3g')} "
                 f"{f(self.ms, '9.4f')} {f(self.gops, '9.1f')}  {f(self.t_sched, '7.2f')} {f(self.t_build, '7.2f')} "
                 f"{f(self.t_first, '10.2f')}  {self.text}")
@@ -116,9 +119,7 @@ class PrepackRow:
     text: str = ""
 
     def line(self) -> str:
-        def f(x: float, spec: str) -> str:
-            return format(x, spec) if x == x else format("-", ">" + spec.split(".")[0])
-
+        f = _num
         return (f"{self.case:30s} {self.scheme:16s} {self.value:9s} {self.cfg:4s} {f(self.max_abs, '12.3g')} {f(self.rel, '12.3g')} "
                 f"{f(self.main_ms, '9.4f')} {f(self.whole_ms, '9.4f')} {f(self.pre_ms, '10.4f')}  {f(self.t_sched, '7.2f')} "
                 f"{f(self.t_build, '7.2f')}  {self.text}")
