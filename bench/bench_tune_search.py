@@ -69,11 +69,13 @@ def compare(name: str, op: object, target: object, trials: int, seed: int, round
     rand = tune_in_memory(op, target, "random", trials, seed, on_trial=rand_best)
     half = trials // 2
     guided = tune_in_memory(op, target, "evolutionary", trials, seed, budget=UntilReached(half, trials, rand.best_secs), on_trial=guided_best)
-    again = remeasure(op, target, {
+    best = {
         "guided_64": guided_best.at(64), f"guided_{half}": guided_best.at(half),
         "random_64": rand_best.at(64), f"random_{half}": rand_best.at(half), "default": rand_best.at(1),
-    }, seed, rounds)
-    r: dict[str, object] = {"workload": name, "seed": seed, "trials": trials}
+    }
+    again = remeasure(op, target, best, seed, rounds)
+    r: dict[str, object] = {"workload": name, "seed": seed, "trials": trials,
+                            "configs": {k: c.to_json() if c is not None else None for k, c in best.items()}}  # type: ignore[attr-defined]
     for label, secs in again.items():
         r[f"{label}_gflops"] = gflops(op, secs)
     r.update({
