@@ -146,6 +146,19 @@ def resolve_op(name: str, shape: dict[str, int], dtype: str | None = None, param
         raise CliError(f"{op.name} does not verify: {e}") from None
 
 
+def quantize_target(target: Any, quantize: str | None, max_rel_error: float | None) -> tuple[Any, float | None]:
+    """(target, error budget) of a ``--quantize int8 [--max-rel-error E]`` command: the target tagged
+    with the budget (a quantize run's records live apart), or ``target`` and None without --quantize."""
+    if max_rel_error is not None and not quantize:
+        raise CliError("--max-rel-error bounds the error of quantized kernels; add --quantize int8")
+    if not quantize:
+        return target, None
+    from ..accuracy import DEFAULT_MAX_REL_ERROR, quantized_target
+
+    budget = max_rel_error if max_rel_error is not None else DEFAULT_MAX_REL_ERROR
+    return quantized_target(target, budget), budget
+
+
 def shape_option(required: bool = True) -> Callable:
     return click.option("--shape", "shape_text", required=required, metavar="NAME=SIZE,...", help="Sizes of the op's dimensions, e.g. M=1024,N=1024,K=1024.")
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tuning_db import DEFAULT_DB, SchemaError, TuningDB, open_db
 from tuning_db.engine import make_engine, shown, url_of
 
-from .common import op_options, parse_shape, resolve_op
+from .common import op_options, parse_shape, quantize_target, resolve_op
 from .errors import CliError
 
 db_option = click.option(
@@ -228,13 +228,7 @@ def revalidate_command(
         target = get_target(target_name)
     except (UnknownTargetError, ValueError) as e:
         raise CliError(str(e)) from None
-    if max_rel_error is not None and not quantize:
-        raise CliError("--max-rel-error names the error budget of a quantized run; add --quantize int8")
-    if quantize:
-        from ..accuracy import DEFAULT_MAX_REL_ERROR, quantized_target
-
-        max_rel_error = max_rel_error if max_rel_error is not None else DEFAULT_MAX_REL_ERROR
-        target = quantized_target(target, max_rel_error)
+    target, max_rel_error = quantize_target(target, quantize, max_rel_error)
     options = TuneOptions(repeats=repeats, build_workers=build_workers)
     with opened(db_url) as db:
         store = DBStore(db, team=team)

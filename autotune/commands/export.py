@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .common import parse_shape, read_json_lines, resolve_op
+from .common import parse_shape, quantize_target, read_json_lines, resolve_op
 from .db import db_option, opened
 from .errors import CliError
 
@@ -119,17 +119,12 @@ def export_command(
         target = get_target(target_name)
     except (UnknownTargetError, ValueError) as e:
         raise CliError(str(e)) from None
-    if max_rel_error is not None and not quantize:
-        raise CliError("--max-rel-error names the error budget of a quantized run; add --quantize int8")
     if weights_path and not prepack:
         raise CliError("--weights are packed by the prepack kernel; add --prepack")
     if weights_path and len(items) != 1:
         raise CliError("--weights gives the weights of one op; export one OP (not --ops-file) with it")
     weights = {items[0].name: _read_weights(weights_path)} if weights_path else None
-    if quantize:
-        from ..accuracy import DEFAULT_MAX_REL_ERROR, quantized_target
-
-        target = quantized_target(target, max_rel_error if max_rel_error is not None else DEFAULT_MAX_REL_ERROR)
+    target, _ = quantize_target(target, quantize, max_rel_error)
     with opened(db_url) as db:
         try:
             result = export_library(

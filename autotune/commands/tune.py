@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ..summary import format_secs
-from .common import parse_shape, read_json_lines, resolve_op
+from .common import parse_shape, quantize_target, read_json_lines, resolve_op
 from .errors import CliError
 
 STRATEGY_NAMES = ("evolutionary", "grid", "random")
@@ -126,13 +126,7 @@ def tune_command(
     )
     url = _db_url(db)
     target, runner = tune_target(target_name, url, rpc, rpc_key, emulated, options)  # calibrated peaks; RPC devices
-    if max_rel_error is not None and not quantize:
-        raise CliError("--max-rel-error bounds the error of quantized kernels; add --quantize int8")
-    if quantize:
-        from ..accuracy import DEFAULT_MAX_REL_ERROR, quantized_target
-
-        max_rel_error = max_rel_error or DEFAULT_MAX_REL_ERROR
-        target = quantized_target(target, max_rel_error)  # records of int8-allowed runs stay apart
+    target, max_rel_error = quantize_target(target, quantize, max_rel_error)
     try:
         store = DBStore.open(url, team=team)
     except Exception as e:  # noqa: BLE001 - a database that cannot be opened is the user's to fix
