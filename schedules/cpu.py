@@ -192,9 +192,10 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
                     "channel is not its last dimension (conv2d NCHW) always accumulates in a tile: 0 acts as 1"))
     for r in _reused_reads(b):
         packed_default = 1 if _vector_dim(b, r) is not None else 0
-        out.append(Knob(f"{b.name}.pack.{r.buffer}", (0, 1, 2), default=packed_default,
+        out.append(Knob(f"{b.name}.pack.{r.buffer}", (0, 1, 2, 3), default=packed_default,
                         doc=f"copy the panel of {r.buffer} this tile reads into a contiguous buffer under spatial level 1/2, the dimension the "
-                        f"vector loop walks made contiguous (0: read in place; "
+                        f"vector loop walks made contiguous; 3: all of {r.buffer} once, before the tile loops, in panels of the register "
+                        f"tile's width, so no panel is packed twice (0: read in place; "
                         f"no effect once {r.buffer}'s producer is inlined into {b.name})"))
     out += [
         Knob(f"{b.name}.parallel", _parallel_choices(len(spatial), target), default=len(spatial) if target.cores > 1 else 0,
@@ -302,7 +303,12 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
     packs = []
     for r in _reused_reads(b):
         level = cfg.integer(f"{b.name}.pack.{r.buffer}")
-        if level:
+        if level == 3:
+            panel = splits[b.spatial[-1]][-1]
+            packed = prim.pack_whole(sch, blk, r.buffer, _vector_dim(b, r), panel, lanes_for(b, target))
+            if packed is not None:
+                prim.parallelize(sch, sch.get_loops(packed)[:1] if target.cores > 1 else [])
+        elif level:
             packed = prim.pack_read(sch, blk, r.buffer, (s0 if level == 1 else s1)[-1], _vector_dim(b, r))
             if packed is not None:
                 packs.append(packed)

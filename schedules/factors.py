@@ -2,10 +2,12 @@
 
 A split of a loop of ``extent`` into ``levels`` loops is written outermost first,
 ``(outer, f1, ..., f_last)``, with ``outer = ceil(extent / (f1 * ... * f_last))``. Two kinds
-of splits are offered: *perfect* ones, whose factors all divide the extent (no guard), and
-*power-of-two* ones, which need not divide it (17, 97, 1000): TVM's split then adds a
-predicate (``T.where``) to the block, so the extra iterations do nothing and the result stays
-exact.
+of splits are offered: *perfect* ones, whose factors all divide the extent (no guard), and,
+for an extent no multiple of 8 up to 64 divides (17, 97, 100), *power-of-two* ones, which need
+not divide it: TVM's split then adds a predicate (``T.where``) to the block, so the extra
+iterations do nothing and the result stays exact. An extent with such a divisor (56, 1000)
+gets perfect splits only: a guarded tail there is slower than a perfect tile (extra work and a
+branch per inner step), and it would only widen the search.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ def powers_of_two(limit: int) -> tuple[int, ...]:
         out.append(p)
         p *= 2
     return tuple(out)
+
+
+def needs_guarded_splits(extent: int) -> bool:
+    """Whether perfect splits lack a vector-friendly tile: no multiple of 8 up to 64 divides ``extent``
+    (past 8: a loop that short is one tile anyway)."""
+    return extent > 8 and not any(extent % d == 0 for d in range(8, 65, 8))
 
 
 @lru_cache(maxsize=4096)
@@ -60,7 +68,8 @@ def split_choices(extent: int, levels: int, max_innermost: int | None = None) ->
             pow2(budget // p, k - 1, prefix + (p,))
 
     perfect(extent, levels - 1, ())
-    pow2(extent, levels - 1, ())
+    if needs_guarded_splits(extent):
+        pow2(extent, levels - 1, ())
     out = {(math.ceil(extent / math.prod(f)),) + f for f in inner}
     return tuple(sorted(out))
 

@@ -174,6 +174,44 @@ def pack_read(sch: Sch, block: RV, buffer: str, loop: RV, inner_dim: int | None 
     return cached
 
 
+def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: int, lanes: int, scope: str = "global") -> RV | None:
+    """Copy all of ``buffer`` once, before ``block``'s loops, into panels of ``panel`` along
+    ``inner_dim`` (the dimension the vector loop walks), that dimension's panel innermost::
+
+        for j, k: W_pack[j // 32, k, j % 32] = W[j, k]     # once
+        for i0, j0, ...: C[..] += X[..] * W_pack[j // 32, k, j % 32]
+
+    A panel that does not divide the dimension (or no ``inner_dim``) keeps whole rows: the
+    dimension is just moved last. The copy's innermost loop is vectorized. Returns the copy
+    block, or None when ``block`` no longer reads ``buffer``.
+    """
+    names = [str(r.source.name) for r in sch.get(block).reads]
+    if buffer not in names:
+        return None
+    cached = sch.cache_read(block, names.index(buffer), scope, consumer_blocks=[block])
+    shape = [int(n) for n in sch.get(cached).writes[0].source.shape]
+    rank = len(shape)
+    if inner_dim is not None:
+        others = [d for d in range(rank) if d != inner_dim]
+        if 1 < panel < shape[inner_dim] and shape[inner_dim] % panel == 0:
+            sch.transform_layout(cached, ("write", 0), lambda *idx: [idx[inner_dim] // panel, *[idx[d] for d in others], idx[inner_dim] % panel])
+            loops = sch.get_loops(cached)
+            outer, inner = sch.split(loops[inner_dim], [None, panel])
+            loops = list(sch.get_loops(cached))
+            sch.reorder(outer, *[lp for lp in loops if not (sch.get(lp).same_as(sch.get(outer)) or sch.get(lp).same_as(sch.get(inner)))], inner)
+        elif inner_dim != rank - 1:
+            order = others + [inner_dim]
+            sch.transform_layout(cached, ("write", 0), lambda *idx: [idx[d] for d in order])
+            loops = sch.get_loops(cached)
+            sch.reorder(*[loops[d] for d in order])
+    last = sch.get_loops(cached)[-1]
+    if int(sch.get(last).extent) > lanes:
+        split_vector(sch, last, lanes)
+    else:
+        sch.vectorize(last)
+    return cached
+
+
 def inline(sch: Sch, block: RV) -> None:
     """Inline an element-wise producer into its consumers::
 

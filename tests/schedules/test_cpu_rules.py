@@ -101,7 +101,27 @@ def test_a_packed_panel_is_laid_out_for_the_vector_loop(cpu):
     assert "W_global[v1, v0] = W[v0, v1]" in text  # W[j, k] packed as [k, j]
 
 
-@pytest.mark.parametrize("extents", [dict(M=17, N=97, K=13), dict(M=1000, N=17, K=5)])
+def test_a_whole_buffer_packed_once_is_laid_out_in_register_tile_panels(cpu):
+    op = library.get("dense", bias=True, epilogue="relu").bind(M=32, N=64, K=48)
+    cfg = space_for(op, cpu).default().replace(**{"C.pack.W": 3, "C.tile.j": (2, 1, 2, 16)})
+    text = show_scheduled(op, cfg, cpu)
+    assert "W_global = T.sblock_alloc_buffer((4, 48, 16))" in text  # W[j, k] as [j // 16, k, j % 16]
+    assert text.index("T.parallel") < text.index('T.sblock("W_global")') < text.index('T.sblock("C_init")')  # once, first, in parallel
+    check_config(op, cfg, cpu, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("tile_j", [(1, 1, 1, 64), (4, 1, 1, 17)])
+def test_a_whole_buffer_packed_once_without_a_dividing_panel_keeps_rows(cpu, tile_j):
+    op = library.get("dense").bind(M=8, N=64, K=24)
+    space = space_for(op, cpu)
+    if tile_j not in space.knob("C.tile.j").choices:
+        tile_j = space.knob("C.tile.j").choices[-1]
+    cfg = space.default().replace(**{"C.pack.W": 3, "C.tile.j": tile_j})
+    assert "W_global = T.sblock_alloc_buffer((24, 64))" in show_scheduled(op, cfg, cpu)
+    check_config(op, cfg, cpu, np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("extents", [dict(M=17, N=97, K=13), dict(M=100, N=17, K=13)])
 def test_guarded_tiles_of_non_divisible_extents_give_exact_results(cpu, extents):
     op = library.get("dense", bias=True, epilogue="relu").bind(**extents)
     space = space_for(op, cpu)
