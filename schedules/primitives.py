@@ -158,10 +158,9 @@ def pack_read(sch: Sch, block: RV, buffer: str, loop: RV, inner_dim: int | None 
 
     Returns None when ``block`` no longer reads ``buffer`` (its producer was inlined into it).
     """
-    names = [str(r.source.name) for r in sch.get(block).reads]
-    if buffer not in names:
+    cached = _copy_for(sch, block, buffer, scope)
+    if cached is None:
         return None
-    cached = sch.cache_read(block, names.index(buffer), scope, consumer_blocks=[block])
     rank = len(sch.get(cached).writes[0].region)
     if inner_dim is not None and inner_dim != rank - 1:
         order = [d for d in range(rank) if d != inner_dim] + [inner_dim]
@@ -185,10 +184,9 @@ def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: i
     dimension is just moved last. The copy's innermost loop is vectorized. Returns the copy
     block, or None when ``block`` no longer reads ``buffer``.
     """
-    names = [str(r.source.name) for r in sch.get(block).reads]
-    if buffer not in names:
+    cached = _copy_for(sch, block, buffer, scope)
+    if cached is None:
         return None
-    cached = sch.cache_read(block, names.index(buffer), scope, consumer_blocks=[block])
     shape = [int(n) for n in sch.get(cached).writes[0].source.shape]
     rank = len(shape)
     if inner_dim is not None:
@@ -197,8 +195,7 @@ def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: i
             sch.transform_layout(cached, ("write", 0), lambda *idx: [idx[inner_dim] // panel, *[idx[d] for d in others], idx[inner_dim] % panel])
             loops = sch.get_loops(cached)
             outer, inner = sch.split(loops[inner_dim], [None, panel])
-            loops = list(sch.get_loops(cached))
-            sch.reorder(outer, *[lp for lp in loops if not (sch.get(lp).same_as(sch.get(outer)) or sch.get(lp).same_as(sch.get(inner)))], inner)
+            sch.reorder(outer, *[loops[d] for d in others], inner)
         elif inner_dim != rank - 1:
             order = others + [inner_dim]
             sch.transform_layout(cached, ("write", 0), lambda *idx: [idx[d] for d in order])
@@ -210,6 +207,15 @@ def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: i
     else:
         sch.vectorize(last)
     return cached
+
+
+def _copy_for(sch: Sch, block: RV, buffer: str, scope: str) -> RV | None:
+    """A ``cache_read`` copy of ``buffer`` that only ``block`` reads, or None when ``block`` does not
+    read ``buffer`` (its producer was inlined into it)."""
+    names = [str(r.source.name) for r in sch.get(block).reads]
+    if buffer not in names:
+        return None
+    return sch.cache_read(block, names.index(buffer), scope, consumer_blocks=[block])
 
 
 def inline(sch: Sch, block: RV) -> None:
