@@ -305,8 +305,9 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
         level = cfg.integer(f"{b.name}.pack.{r.buffer}")
         if level == 3:
             panel = splits[b.spatial[-1]][-1]
-            packed = prim.pack_whole(sch, blk, r.buffer, _vector_dim(b, r), panel, lanes_for(b, target))
+            packed = prim.pack_whole(sch, blk, r.buffer, _vector_dim(b, r), panel)
             if packed is not None:
+                _vectorize_inner(sch, packed, lanes_for(b, target))
                 prim.parallelize(sch, sch.get_loops(packed)[:1] if target.cores > 1 else [])
         elif level:
             packed = prim.pack_read(sch, blk, r.buffer, (s0 if level == 1 else s1)[-1], _vector_dim(b, r))

@@ -173,7 +173,7 @@ def pack_read(sch: Sch, block: RV, buffer: str, loop: RV, inner_dim: int | None 
     return cached
 
 
-def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: int, lanes: int, scope: str = "global") -> RV | None:
+def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: int, scope: str = "global") -> RV | None:
     """Copy all of ``buffer`` once, before ``block``'s loops, into panels of ``panel`` along
     ``inner_dim`` (the dimension the vector loop walks), that dimension's panel innermost::
 
@@ -181,8 +181,8 @@ def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: i
         for i0, j0, ...: C[..] += X[..] * W_pack[j // 32, k, j % 32]
 
     A panel that does not divide the dimension (or no ``inner_dim``) keeps whole rows: the
-    dimension is just moved last. The copy's innermost loop is vectorized. Returns the copy
-    block, or None when ``block`` no longer reads ``buffer``.
+    dimension is just moved last. Returns the copy block (its loops walk the new layout), or
+    None when ``block`` no longer reads ``buffer``.
     """
     cached = _copy_for(sch, block, buffer, scope)
     if cached is None:
@@ -201,11 +201,6 @@ def pack_whole(sch: Sch, block: RV, buffer: str, inner_dim: int | None, panel: i
             sch.transform_layout(cached, ("write", 0), lambda *idx: [idx[d] for d in order])
             loops = sch.get_loops(cached)
             sch.reorder(*[loops[d] for d in order])
-    last = sch.get_loops(cached)[-1]
-    if int(sch.get(last).extent) > lanes:
-        split_vector(sch, last, lanes)
-    else:
-        sch.vectorize(last)
     return cached
 
 

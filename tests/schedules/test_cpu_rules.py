@@ -110,14 +110,11 @@ def test_a_whole_buffer_packed_once_is_laid_out_in_register_tile_panels(cpu):
     check_config(op, cfg, cpu, np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("tile_j", [(1, 1, 1, 64), (4, 1, 1, 17)])
-def test_a_whole_buffer_packed_once_without_a_dividing_panel_keeps_rows(cpu, tile_j):
-    op = library.get("dense").bind(M=8, N=64, K=24)
-    space = space_for(op, cpu)
-    if tile_j not in space.knob("C.tile.j").choices:
-        tile_j = space.knob("C.tile.j").choices[-1]
-    cfg = space.default().replace(**{"C.pack.W": 3, "C.tile.j": tile_j})
-    assert "W_global = T.sblock_alloc_buffer((24, 64))" in show_scheduled(op, cfg, cpu)
+@pytest.mark.parametrize("n, tile_j", [(64, (1, 1, 1, 64)), (17, (3, 1, 1, 8))])  # panel = whole dim; 8 does not divide 17
+def test_a_whole_buffer_packed_once_without_a_dividing_panel_keeps_rows(cpu, n, tile_j):
+    op = library.get("dense").bind(M=8, N=n, K=24)
+    cfg = space_for(op, cpu).default().replace(**{"C.pack.W": 3, "C.tile.j": tile_j})
+    assert f"W_global = T.sblock_alloc_buffer((24, {n}))" in show_scheduled(op, cfg, cpu)
     check_config(op, cfg, cpu, np.random.default_rng(1))
 
 
