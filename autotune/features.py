@@ -7,8 +7,10 @@ and their reuse, arithmetic-intensity curve). They describe the *program*, not t
 model learns across workloads: records of other ops on the same target warm-start it, which
 Config-knob vectors (different knobs per op) cannot do. A program has a varying number of stores,
 so the per-store rows are pooled into a fixed vector: mean and max over stores plus the count.
-Extraction is C++ on every core: about 1 ms per candidate for matmul, 12 ms for a padded conv2d
-(its guarded reads), plus 3 / 10 ms to apply the Config; results are cached by Config.
+Extraction is C++ on every core: about 1 ms per candidate for matmul, plus 3 ms to apply the
+Config; results are cached by Config. Guarded reads (a padded conv2d's) make TVM's extractor 3x
+slower, so a program is described through its guard-free twin (``dsl.lower(op, guards=False)``:
+the same loops, stores and reads, no bounds tests): a conv2d candidate costs 14 ms, not 28.
 
 ``ConfigFeatures`` (``space.encode``) is the fallback for spaces that cannot be applied here
 (tests with fake spaces, a target with no TVM lowering on this machine).
@@ -16,6 +18,7 @@ Extraction is C++ on every core: about 1 ms per candidate for matmul, 12 ms for 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import OrderedDict
 from typing import Any, Callable, Protocol, Sequence
@@ -56,6 +59,10 @@ def _tune_context(mod: Any, target: Any, threads: int) -> Any:
     return ctx
 
 
+def _apply_to(apply: Callable[[Any, Any, Any], Any], func: Any, target: Any, config: Any) -> Any:
+    return apply(func, config, target)
+
+
 def pool_stores(per_store: np.ndarray) -> np.ndarray:
     """Fixed-length vector of a program from its per-store rows: mean, max, number of stores."""
     if per_store.size == 0:
@@ -68,21 +75,24 @@ class ProgramFeatures:
 
     ``apply`` is ``(func, config, target) -> tvm.s_tir.Schedule`` (by default ``schedules.applier``'s,
     which analyses the program once for all Configs); a Config it rejects gets a NaN row, which the
-    model treats as missing values.
+    model treats as missing values. ``twin``: a program described in ``func``'s place (its
+    guard-free twin, never built); a Config the twin rejects is described by ``func`` itself.
     """
 
-    def __init__(self, func: Any, target: Any, apply: Callable[[Any, Any, Any], Any] | None = None, cache_size: int = 20000) -> None:
+    def __init__(
+        self, func: Any, target: Any, apply: Callable[[Any, Any, Any], Any] | None = None, cache_size: int = 20000, twin: Any = None,
+    ) -> None:
         import tvm
         from tvm.s_tir.meta_schedule.arg_info import ArgInfo
         from tvm.s_tir.meta_schedule.feature_extractor import PerStoreFeature
 
+        programs = ([twin] if twin is not None else []) + [func]
         if apply is None:
             from schedules.api import applier
 
-            self._apply: Callable[[Any], Any] = applier(func, target)
+            self._applies: list[Callable[[Any], Any]] = [applier(f, target) for f in programs]
         else:
-            given = apply
-            self._apply = lambda config: given(func, config, target)
+            self._applies = [functools.partial(_apply_to, apply, f, target) for f in programs]
         self.func = func
         self.target = target
         self._args_info = ArgInfo.from_prim_func(func)
@@ -102,9 +112,8 @@ class ProgramFeatures:
             if key in self._cache:
                 rows[key] = self._cache[key]
             elif key not in rows:
-                try:
-                    sch = self._apply(c)
-                except Exception:  # noqa: BLE001 - a config that cannot be applied is a missing row
+                sch = self._schedule(c)
+                if sch is None:  # a config that cannot be applied is a missing row
                     rows[key] = np.full(PROGRAM_FEATURE_LENGTH, np.nan)
                     continue
                 todo.append((key, MeasureCandidate(sch, self._args_info)))
@@ -121,3 +130,11 @@ class ProgramFeatures:
         if not configs:
             return np.zeros((0, PROGRAM_FEATURE_LENGTH))
         return np.stack([rows[c.to_json()] for c in configs])
+
+    def _schedule(self, config: Any) -> Any | None:
+        for apply in self._applies:
+            try:
+                return apply(config)
+            except Exception:  # noqa: BLE001 - the twin may reject what func takes (e.g. a tensorized layout)
+                continue
+        return None

@@ -109,7 +109,9 @@ class TuningSession:
             return ConfigFeatures(prepared.space)
         if self.options.features != "program":
             raise ValueError(f"unknown features {self.options.features!r}; expected 'program' or 'config'")
-        return ProgramFeatures(prepared.func, self.target)
+        from dsl.lower import lower
+
+        return ProgramFeatures(prepared.func, self.target, twin=lower(prepared.op, guards=False))
 
     def other_features(self, text: str, op_name: str) -> FeatureExtractor | None:
         """Program features of another stored workload (parsed from its canonical text)."""
@@ -118,7 +120,8 @@ class TuningSession:
         from dsl.lower import lower
         from dsl.parser import parse
 
-        return ProgramFeatures(lower(parse(text)), self.target)
+        op = parse(text)
+        return ProgramFeatures(lower(op), self.target, twin=lower(op, guards=False))
 
     def tuner(
         self,

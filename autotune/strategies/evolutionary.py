@@ -2,10 +2,14 @@
 
 Each ``propose(k)``: a population of the best measured Configs plus random samples evolves for a
 few generations, children made by one-knob mutation (``space.neighbors``) or by ``crossover`` of
-two parents chosen by tournament on the cost model's score; the fittest by score survive. The
-``k`` best-scored Configs never seen before are proposed, except a share ``epsilon`` of random
-fresh ones (exploration: the model is wrong where it has seen nothing). Until the model has
-learnt something (``score`` returns None), proposals are random.
+two parents chosen by tournament on the cost model's score; the fittest by score survive. From the
+``diversity * k`` best-scored Configs never seen before (over every generation), ``k`` are picked
+greedily by rank plus the share of knob values no earlier pick of the batch has, so a batch is
+not ``k`` one-knob variants of the best Config so far. A share ``epsilon`` of each batch explores:
+half of it the best-scored of this round's random samples (a new region the model already likes;
+without it the search stays around the first good Config it measured), half random fresh Configs
+(the model is wrong where it has seen nothing). Until the model has learnt something (``score``
+returns None), proposals are random.
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ class EvolutionaryStrategy:
         epsilon: float = 0.2,
         crossover_prob: float = 0.3,
         elite: int = 16,
+        diversity: int = 4,
     ) -> None:
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon is a share of random proposals in [0, 1], got {epsilon}")
         if population < 2 or generations < 0:
             raise ValueError(f"population must be >= 2 and generations >= 0, got {population}, {generations}")
+        if diversity < 1:
+            raise ValueError(f"diversity must be >= 1 (picks come from the diversity * k best-scored), got {diversity}")
         self._state = SearchState(space, rng)
         self.space = space
         self.rng = rng
@@ -42,6 +49,7 @@ class EvolutionaryStrategy:
         self.epsilon = epsilon
         self.crossover_prob = crossover_prob
         self.elite = elite
+        self.diversity = diversity
 
     def observe(self, configs: Sequence[Any], results: Sequence[Any]) -> None:
         self._state.observe(configs, results)
@@ -50,7 +58,8 @@ class EvolutionaryStrategy:
         n_random = int(round(self.epsilon * k))
         if self.epsilon > 0 and k > 1:
             n_random = max(n_random, 1)  # keep exploring even in small batches: round(4 * 0.1) == 0
-        guided = self._guided(k - n_random) if self.score is not None else []
+        vetted = n_random // 2  # half the exploration: the best-scored of the random samples scored anyway
+        guided = self._guided(k - n_random, vetted) if self.score is not None else []
         self._state.mark(guided)
         out = guided + self._state.fresh_random(k - len(guided))
         self._state.mark(out[len(guided):])
@@ -63,26 +72,35 @@ class EvolutionaryStrategy:
         s = np.asarray(s, dtype=np.float64)
         return np.where(np.isfinite(s), s, -np.inf)
 
-    def _guided(self, k: int) -> list[Any]:
-        if k <= 0:
+    def _guided(self, k: int, vetted: int = 0) -> list[Any]:
+        """``k`` picks from the evolved population, then ``vetted`` best-scored fresh random samples."""
+        if k + vetted <= 0:
             return []
         # stored trials of an older space may not fit this one: only valid parents breed
         parents = [c for c in self._state.best(self.elite) if self.space.is_valid(c)]
-        parents += self.space.sample(max(self.population - len(parents), 0), self.rng)
-        pop = _unique(parents)
+        samples = self.space.sample(max(self.population - len(parents), 0), self.rng)
+        pop = _unique(parents + samples)
         scores = self._scores(pop)
         if scores is None:
             return []
+        everyone = {c.to_json(): c for c in pop}
+        scored = dict(zip(everyone, scores))
         for _ in range(self.generations):
             children = _unique([self._child(pop, scores) for _ in range(self.population)])
             children = [c for c in children if self.space.is_valid(c)]
             merged = _unique(pop + children)
             merged_scores = self._scores(merged)
             assert merged_scores is not None
+            everyone.update((c.to_json(), c) for c in merged)
+            scored.update(zip((c.to_json() for c in merged), merged_scores))
             order = np.argsort(-merged_scores, kind="stable")[: self.population]
             pop, scores = [merged[i] for i in order], merged_scores[order]
-        ranked = [pop[i] for i in np.argsort(-scores, kind="stable")]
-        return [c for c in ranked if c.to_json() not in self._state.seen][:k]
+        fresh = [key for key in everyone if key not in self._state.seen]
+        fresh.sort(key=lambda key: -scored[key])
+        picked = diverse_pick([everyone[key] for key in fresh[: self.diversity * k]], k) if k > 0 else []
+        taken = self._state.seen | {c.to_json() for c in picked}
+        vetted_picks = sorted((key for key in _unique_keys(samples) if key not in taken), key=lambda key: -scored[key])[:vetted]
+        return picked + [everyone[key] for key in vetted_picks]
 
     def _pick(self, pop: list[Any], scores: np.ndarray) -> Any:
         i, j = self.rng.integers(len(pop), size=2)
@@ -94,6 +112,27 @@ class EvolutionaryStrategy:
             return self.space.crossover(a, self._pick(pop, scores), self.rng)
         near = self.space.neighbors(a, self.rng, k=4)
         return near[int(self.rng.integers(len(near)))] if near else a
+
+
+def diverse_pick(ranked: Sequence[Any], k: int) -> list[Any]:
+    """``k`` of ``ranked`` (best first), each pick maximising its rank (1 for the first, 0 for the
+    last) plus the share of its knob values that no earlier pick has (AutoTVM's submodular pick)."""
+    n = len(ranked)
+    if n <= k:
+        return list(ranked)
+    values = [{(name, repr(v)) for name, v in c.items()} for c in ranked]
+    covered: set[tuple[str, str]] = set()
+    left, picked = list(range(n)), []
+    for _ in range(k):
+        best = max(left, key=lambda i: (1.0 - i / (n - 1) + len(values[i] - covered) / max(len(values[i]), 1), -i))
+        left.remove(best)
+        picked.append(best)
+        covered |= values[best]
+    return [ranked[i] for i in picked]
+
+
+def _unique_keys(configs: list[Any]) -> list[str]:
+    return list(dict.fromkeys(c.to_json() for c in configs))
 
 
 def _unique(configs: list[Any]) -> list[Any]:

@@ -31,6 +31,32 @@ def test_a_config_that_does_not_apply_gets_a_missing_row(matmul_32, cpu1):
     assert np.isfinite(x[0]).all() and np.isnan(x[1]).all()
 
 
+def test_a_padded_conv_is_described_by_its_guard_free_twin(cpu1, rng):
+    from dsl.library import conv2d_nchw
+
+    op = conv2d_nchw(padding=1).bind(N=1, C=4, H=8, W=8, K=4, R=3, S=3)
+    func, twin = lower(op), lower(op, guards=False)
+    configs = space_for(func, cpu1).sample(4, rng)
+    described = ProgramFeatures(func, cpu1, twin=twin)(configs)
+    assert np.array_equal(described, ProgramFeatures(twin, cpu1)(configs))
+    assert not np.array_equal(described, ProgramFeatures(func, cpu1)(configs))  # the guards are what differs
+
+
+def test_a_config_the_twin_rejects_is_described_by_the_program_itself(matmul_32, cpu1):
+    from schedules.api import apply as schedule
+
+    func = lower(matmul_32)
+    config = space_for(func, cpu1).default()
+
+    def apply(f, cfg, target):
+        if f is not func:
+            raise ValueError("the twin cannot take this config")
+        return schedule(f, cfg, target)
+
+    x = ProgramFeatures(func, cpu1, apply=apply, twin=object())([config])
+    assert np.array_equal(x, ProgramFeatures(func, cpu1)([config]))
+
+
 def test_config_features_use_the_space_encoding(matmul_32, cpu1):
     space = space_for(lower(matmul_32), cpu1)
     assert np.array_equal(ConfigFeatures(space)([space.default()])[0], space.encode(space.default()))

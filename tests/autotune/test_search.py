@@ -90,6 +90,30 @@ def test_evolutionary_keeps_a_share_of_random_exploration():
     assert sum(c["tile_i"] == 1 for c in batch) >= 6 and len(batch) == 8
 
 
+def test_diverse_pick_weighs_new_knob_values_against_rank():
+    from autotune.strategies.evolutionary import diverse_pick
+
+    def cfg(i, j, u):
+        return Config.of({"tile_i": i, "tile_j": j, "unroll": u})
+
+    ranked = [cfg(1, 1, 0), cfg(1, 1, 4), cfg(1, 2, 0), cfg(8, 4, 16), cfg(2, 2, 2)]
+    # second pick: rank 0.25 + all three values new (1.25) beats rank 0.75 + one new (1.08)
+    assert diverse_pick(ranked, 2) == [ranked[0], ranked[3]]
+    assert diverse_pick(ranked, 9) == ranked
+
+
+def test_half_the_exploration_is_the_best_scored_random_sample():
+    space, _ = load_landscape()
+
+    def score(cs):
+        return np.array([float(c["tile_j"]) + 0.01 * float(c["unroll"]) for c in cs])
+
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.25)
+    vetted = strat.propose(8)[-2]  # guided picks, then the vetted sample, then the random one
+    others = score(space.sample(400, np.random.default_rng(1)))
+    assert score([vetted])[0] >= np.percentile(others, 95)
+
+
 def test_xgb_ranks_unseen_configs_of_the_landscape():
     space, trials = load_landscape()
     rng = np.random.default_rng(0)

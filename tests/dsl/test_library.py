@@ -295,6 +295,16 @@ def test_unpadded_conv_reads_without_a_guard_and_padded_conv_guards_its_reads():
     assert pads(get("max_pool2d", dtype="int8", padding=1)) == {-128}
 
 
+def test_guard_free_lowering_keeps_the_loops_and_drops_only_the_bounds_tests():
+    from dsl.lower import lower
+
+    op = get("conv2d_nchw", padding=1).bind(N=1, C=2, H=6, W=6, K=2, R=3, S=3)
+    guarded, free = lower(op).script(), lower(op, guards=False).script()
+    assert "if_then_else" in guarded and "if_then_else" not in free
+    loops = [line.strip() for line in guarded.splitlines() if line.strip().startswith("for ")]
+    assert loops and loops == [line.strip() for line in free.splitlines() if line.strip().startswith("for ")]
+
+
 def test_dense_epilogue_is_one_stage_after_the_matmul():
     op = get("dense", bias=True, epilogue="relu")
     assert [st.name for st in op.stages] == ["C", "Y"] and [t.name for t in op.inputs] == ["X", "W", "bias"]
