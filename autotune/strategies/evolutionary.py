@@ -83,24 +83,21 @@ class EvolutionaryStrategy:
         scores = self._scores(pop)
         if scores is None:
             return []
-        everyone = {c.to_json(): c for c in pop}
-        scored = dict(zip(everyone, scores))
+        scored = {c.to_json(): (c, s) for c, s in zip(pop, scores)}  # every candidate of every generation
         for _ in range(self.generations):
             children = _unique([self._child(pop, scores) for _ in range(self.population)])
             children = [c for c in children if self.space.is_valid(c)]
             merged = _unique(pop + children)
             merged_scores = self._scores(merged)
             assert merged_scores is not None
-            everyone.update((c.to_json(), c) for c in merged)
-            scored.update(zip((c.to_json() for c in merged), merged_scores))
+            scored.update((c.to_json(), (c, s)) for c, s in zip(merged, merged_scores))
             order = np.argsort(-merged_scores, kind="stable")[: self.population]
             pop, scores = [merged[i] for i in order], merged_scores[order]
-        fresh = [key for key in everyone if key not in self._state.seen]
-        fresh.sort(key=lambda key: -scored[key])
-        picked = diverse_pick([everyone[key] for key in fresh[: self.diversity * k]], k) if k > 0 else []
+        fresh = sorted((key for key in scored if key not in self._state.seen), key=lambda key: -scored[key][1])
+        picked = diverse_pick([scored[key][0] for key in fresh[: self.diversity * k]], k)
         taken = self._state.seen | {c.to_json() for c in picked}
-        vetted_picks = sorted((key for key in _unique_keys(samples) if key not in taken), key=lambda key: -scored[key])[:vetted]
-        return picked + [everyone[key] for key in vetted_picks]
+        unpicked = [c for c in _unique(samples) if c.to_json() not in taken]
+        return picked + sorted(unpicked, key=lambda c: -scored[c.to_json()][1])[:vetted]
 
     def _pick(self, pop: list[Any], scores: np.ndarray) -> Any:
         i, j = self.rng.integers(len(pop), size=2)
@@ -129,10 +126,6 @@ def diverse_pick(ranked: Sequence[Any], k: int) -> list[Any]:
         picked.append(best)
         covered |= values[best]
     return [ranked[i] for i in picked]
-
-
-def _unique_keys(configs: list[Any]) -> list[str]:
-    return list(dict.fromkeys(c.to_json() for c in configs))
 
 
 def _unique(configs: list[Any]) -> list[Any]:
