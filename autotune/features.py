@@ -19,12 +19,16 @@ batch instead of 15.9 (7 ms of it applying the Config).
 
 from __future__ import annotations
 
+import base64
 import functools
+import logging
 import os
 from collections import OrderedDict
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 PER_STORE_LENGTH = 164
 #: mean and max over stores of each per-store feature, then the number of stores
@@ -78,10 +82,13 @@ class ProgramFeatures:
     which analyses the program once for all Configs); a Config it rejects gets a NaN row, which the
     model treats as missing values. ``twin``: a program described in ``func``'s place (its
     guard-free twin, never built); a Config the twin rejects is described by ``func`` itself.
+    ``workers``: a ``WorkerPool`` (the builders', idle while candidates are scored) that describes
+    large batches in parallel, a chunk per worker; a chunk a worker fails is described here.
     """
 
     def __init__(
         self, func: Any, target: Any, apply: Callable[[Any, Any, Any], Any] | None = None, cache_size: int = 20000, twin: Any = None,
+        workers: Any = None, threads: int | None = None,
     ) -> None:
         import tvm
         from tvm.s_tir.meta_schedule.arg_info import ArgInfo
@@ -96,41 +103,66 @@ class ProgramFeatures:
             self._applies = [functools.partial(_apply_to, apply, f, target) for f in programs]
         self.func = func
         self.target = target
+        # only the default apply can be named to a worker: a custom one is a Python callable
+        self._workers = workers if apply is None else None
+        self._job_args = _job_args(func, twin, target) if self._workers is not None else None
         self._args_info = ArgInfo.from_prim_func(func)
         # candidates are scored while no kernel is built or run, so extraction may use every core here
-        self._ctx = _tune_context(tvm.IRModule({"main": func}), target.tvm_target(), max(1, len(os.sched_getaffinity(0))))
+        cores = threads or max(1, len(os.sched_getaffinity(0)))
+        self._ctx = _tune_context(tvm.IRModule({"main": func}), target.tvm_target(), cores)
         self._extractor = PerStoreFeature()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
     def __call__(self, configs: Sequence[Any]) -> np.ndarray:
-        from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate
-
-        rows: dict[str, np.ndarray] = {}
-        todo: list[tuple[str, Any]] = []
-        for c in configs:
-            key = c.to_json()
-            if key in self._cache:
-                rows[key] = self._cache[key]
-            elif key not in rows:
-                sch = self._schedule(c)
-                if sch is None:  # a config that cannot be applied is a missing row
-                    rows[key] = np.full(PROGRAM_FEATURE_LENGTH, np.nan)
-                    continue
-                todo.append((key, MeasureCandidate(sch, self._args_info)))
-                rows[key] = np.empty(0)
+        if not configs:
+            return np.zeros((0, PROGRAM_FEATURE_LENGTH))
+        keys = [c.to_json() for c in configs]
+        todo = {key: c for key, c in zip(keys, configs) if key not in self._cache}
         if todo:
-            feats = self._extractor.extract_from(self._ctx, [cand for _, cand in todo])
-            for (key, _), f in zip(todo, feats):
-                rows[key] = pool_stores(f.numpy())
-        for key, row in rows.items():
-            self._cache[key] = row
+            for key, row in zip(todo, self._describe(list(todo.values()))):
+                self._cache[key] = row
+        out = np.stack([self._cache[key] for key in keys])
+        for key in keys:
             self._cache.move_to_end(key)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        if not configs:
-            return np.zeros((0, PROGRAM_FEATURE_LENGTH))
-        return np.stack([rows[c.to_json()] for c in configs])
+        return out
+
+    def _describe(self, configs: list[Any]) -> np.ndarray:
+        n_workers = getattr(self._workers, "n_workers", 0)
+        if n_workers < 2 or len(configs) < WORKER_MIN_CHUNK * 2:
+            return self.describe_here(configs)
+        from .measure.pool import Call
+
+        n = min(n_workers, len(configs) // WORKER_MIN_CHUNK)
+        chunks = [list(part) for part in np.array_split(np.arange(len(configs)), n)]
+        calls = [Call(FEATURES_JOB, {**self._job_args, "configs": [configs[i].to_json() for i in idx]}) for idx in chunks]
+        rows = np.empty((len(configs), PROGRAM_FEATURE_LENGTH))
+        timeout = WORKER_TIMEOUT_SECS + WORKER_SECS_PER_CONFIG * max(len(idx) for idx in chunks)
+        for idx, outcome in zip(chunks, self._workers.map(calls, timeout)):
+            if outcome.error is None:
+                rows[idx] = decode_rows(outcome.value, len(idx))
+            else:  # a crashed or slow worker costs time, not features
+                logger.info("feature worker failed (%s); describing %d candidates here", outcome.error, len(idx))
+                rows[idx] = self.describe_here([configs[i] for i in idx])
+        return rows
+
+    def describe_here(self, configs: Sequence[Any]) -> np.ndarray:
+        """Rows of ``configs`` computed in this process (no cache)."""
+        from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate
+
+        rows = np.full((len(configs), PROGRAM_FEATURE_LENGTH), np.nan)  # a config that cannot be applied: a missing row
+        todo: list[tuple[int, Any]] = []
+        for i, c in enumerate(configs):
+            sch = self._schedule(c)
+            if sch is not None:
+                todo.append((i, MeasureCandidate(sch, self._args_info)))
+        if todo:
+            feats = self._extractor.extract_from(self._ctx, [cand for _, cand in todo])
+            for (i, _), f in zip(todo, feats):
+                rows[i] = pool_stores(f.numpy())
+        return rows
 
     def _schedule(self, config: Any) -> Any | None:
         for apply in self._applies:
@@ -139,3 +171,44 @@ class ProgramFeatures:
             except Exception:  # noqa: BLE001 - the twin may reject what func takes (e.g. a tensorized layout)
                 continue
         return None
+
+
+#: the job a worker runs to describe a chunk of candidates, and the chunk sizes worth sending
+FEATURES_JOB = "autotune.features:features_job"
+WORKER_MIN_CHUNK = 16
+WORKER_TIMEOUT_SECS = 30.0
+WORKER_SECS_PER_CONFIG = 0.5
+
+
+def _job_args(func: Any, twin: Any, target: Any) -> dict[str, Any]:
+    from .measure.builder import module_json, target_to_json
+
+    return {"func_json": module_json(func), "twin_json": module_json(twin) if twin is not None else None, "target_json": target_to_json(target)}
+
+
+def features_job(func_json: str, twin_json: str | None, target_json: str, configs: list[str]) -> str:
+    """Runs in a worker: the rows of ``configs`` (Config JSON), as base64 of little-endian float64."""
+    from schedules.config import Config
+
+    extractor = _worker_extractor(func_json, twin_json, target_json)
+    return encode_rows(extractor.describe_here([Config.from_json(c) for c in configs]))
+
+
+@functools.lru_cache(maxsize=4)
+def _worker_extractor(func_json: str, twin_json: str | None, target_json: str) -> "ProgramFeatures":
+    """One extractor per program in a worker process, kept across calls (its analysis costs more than a chunk)."""
+    import tvm
+
+    from .measure.builder import target_from_json
+
+    func = tvm.ir.load_json(func_json)["main"]
+    twin = tvm.ir.load_json(twin_json)["main"] if twin_json is not None else None
+    return ProgramFeatures(func, target_from_json(target_json), cache_size=0, twin=twin, threads=1)
+
+
+def encode_rows(rows: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(rows, dtype="<f8").tobytes()).decode("ascii")
+
+
+def decode_rows(text: str, n: int) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f8").reshape(n, PROGRAM_FEATURE_LENGTH)

@@ -48,7 +48,7 @@ class TuneOptions:
     min_repeat_ms: float = 40.0
     warm_start_limit: int = 512
     #: a candidate slower than this multiple of the best so far is timed once (None: always repeat)
-    slow_cutoff: float | None = 10.0
+    slow_cutoff: float | None = 3.0
 
     def budget(self) -> Budget:
         return Budget(self.trials, self.timeout_secs, self.goal_secs, self.early_stop)
@@ -111,7 +111,7 @@ class TuningSession:
             raise ValueError(f"unknown features {self.options.features!r}; expected 'program' or 'config'")
         from dsl.lower import lower
 
-        return ProgramFeatures(prepared.func, self.target, twin=lower(prepared.op, guards=False))
+        return ProgramFeatures(prepared.func, self.target, twin=lower(prepared.op, guards=False), workers=self.builder.workers)
 
     def other_features(self, text: str, op_name: str) -> FeatureExtractor | None:
         """Program features of another stored workload (parsed from its canonical text)."""
@@ -121,7 +121,7 @@ class TuningSession:
         from dsl.parser import parse
 
         op = parse(text)
-        return ProgramFeatures(lower(op), self.target, twin=lower(op, guards=False))
+        return ProgramFeatures(lower(op), self.target, twin=lower(op, guards=False), workers=self.builder.workers)
 
     def tuner(
         self,

@@ -72,8 +72,9 @@ def applier(op_or_primfunc: Any, target: Any) -> Callable[[Config], Any]:
     quantized: dict[tuple[str, str], tuple[Any, Program, list[Any]]] = {}
 
     def scheduled(config: Config) -> Any:
-        explain_inapplicable(prog, space, config, target)
-        space.check(config)
+        if not space.is_valid(config):
+            explain_inapplicable(prog, space, config, target)  # why a value is not offered here, if it can say
+            space.check(config)
         this, cfg = prog, config
         scheme = config["quantize"] if "quantize" in config else "none"
         if scheme != "none":

@@ -30,7 +30,7 @@ from typing import Any
 from . import primitives as prim
 from . import quantize, tensorize
 from .config import Config
-from .factors import pick_split, split_choices
+from .factors import divisors, needs_guarded_splits, pick_split, split_choices
 from .space import Knob
 from .structure import BlockInfo, Program, Read
 
@@ -163,16 +163,41 @@ def _vector_dim(b: BlockInfo, r: Read) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def _reuse_loop(b: BlockInfo) -> int | None:
+    """The spatial loop whose register tile reuses each vector the inner loop loads: the innermost
+    one (past the vector loop, extent > 1) indexing none of the reads the vector loop walks (matmul's
+    ``i`` reuses a row of ``B``; conv2d NCHW's output channel reuses a row of the input, which its
+    output row would not). None when every loop indexes them (depthwise conv)."""
+    vector = b.spatial[-1]
+    walked = [set(r.iters) for r in b.reads if r.buffer not in b.writes and vector in r.iters]
+    for pos in reversed(b.spatial[:-1]):
+        if b.iters[pos].extent > 1 and not any(pos in its for its in walked):
+            return pos
+    return None
+
+
+def _vector_tile_wants(extent: int, lanes: int) -> tuple[int, ...]:
+    """Default inner factors of the vector loop: 2 registers' width, 4 tiles apart; when no
+    multiple of ``lanes`` divides ``extent`` (56), its largest divisor up to 4 registers (one tile
+    of 3.5 registers beats 4 of 14 lanes, each a partial register)."""
+    if needs_guarded_splits(extent) or any(d % lanes == 0 for d in divisors(extent) if d <= MAX_REGISTER_TILE):
+        return (1, 4, 2 * lanes)
+    return (1, 1, max(d for d in divisors(extent) if d <= min(4 * lanes, MAX_REGISTER_TILE)))
+
+
 def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
     lanes = lanes_for(b, target)
     spatial = b.spatial
+    reuse = _reuse_loop(b)
+    if reuse is None and len(spatial) > 1:
+        reuse = spatial[-2]
     out: list[Knob] = []
     outer_extents = []
     for pos, it in enumerate(b.iters):
         if it.kind == "S":
             if pos == spatial[-1]:
-                wants = (1, 4, 2 * lanes)
-            elif len(spatial) > 1 and pos == spatial[-2]:
+                wants = _vector_tile_wants(it.extent, lanes)
+            elif pos == reuse:
                 wants = (16, 2, 4)
             else:
                 wants = (1, 1, 1)

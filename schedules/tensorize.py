@@ -242,12 +242,13 @@ def prepare(prog: Program, cfg: Config, target: Any) -> Program:
     """The program ``cfg`` is scheduled on: ``prog`` with, for each block tensorized on a CPU whose
     int8 activation is not contiguous along the reduction channel or is padded (conv2d NCHW), a
     stage that writes it packed and padded (``pack_activation``). ``prog`` itself when there is none."""
-    if target.kind == "cuda":
+    values = {b.name: cfg[f"{b.name}.tensorize"] if f"{b.name}.tensorize" in cfg else "none" for b in prog.blocks}
+    if target.kind == "cuda" or not any(v in CPU_VALUES for v in values.values()):
         return prog
     func = prog.func
     dtypes = buffer_dtypes(func)
     for b in prog.blocks:
-        value = cfg[f"{b.name}.tensorize"] if f"{b.name}.tensorize" in cfg else "none"
+        value = values[b.name]
         layout = dot_layout(b)
         if value not in CPU_VALUES or isinstance(layout, str) or not packs_activation(prog, b):
             continue

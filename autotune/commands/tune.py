@@ -90,7 +90,7 @@ def _slow_cutoff(value: float) -> float | None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Candidates built and measured per round.")
 @click.option("--build-workers", type=click.IntRange(min=1), default=None, help="Build processes (default: one per core).")
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True, help="Timed repeats per candidate (the median is kept).")
-@click.option("--slow-cutoff", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--slow-cutoff", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="Time a candidate slower than this many times the best so far once instead of --repeats times (0: never).")
 @click.option("--db", envvar="OPFORGE_DB", default=None, help="Tuning database URL or SQLite path [env OPFORGE_DB; default ~/.opforge/tuning.db].")
 @click.option("--team", envvar="OPFORGE_TEAM", default=None, help="Team tag written on every record [env OPFORGE_TEAM].")

@@ -99,6 +99,11 @@ class Builder:
     def n_workers(self) -> int:
         return self._pool.n_workers
 
+    @property
+    def workers(self) -> WorkerPool:
+        """The build workers, idle between batches: the cost model's candidates are described there."""
+        return self._pool
+
     def build(self, func: Any, configs: Sequence[Any], target: Target) -> list[BuildResult]:
         """One BuildResult per Config (anything with ``to_json()``), in order."""
         mod_text = module_json(func)

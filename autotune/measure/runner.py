@@ -96,6 +96,10 @@ def cutoff_arg(cutoff_secs: float | None) -> dict[str, float]:
     return {} if cutoff_secs is None else {"cutoff_secs": float(cutoff_secs)}
 
 
+#: the runner worker's BLAS thread counts (its numpy work is small; the kernel wants the cores)
+QUIET_BLAS = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def run_job(
     artifact: str,
     args: list[dict[str, Any]],
@@ -194,7 +198,9 @@ class Runner:
         self.timeout_secs = timeout_secs
         self.options = {"warmup": warmup, "repeats": repeats, "number": number, "min_repeat_ms": min_repeat_ms, "device": device}
         self.job = job
-        self._worker = Worker(env)
+        # one BLAS thread: the check's numpy norms would otherwise leave OpenBLAS threads spinning
+        # on the cores the kernel is then timed on (a 4.3 ms conv2d measured 8-12 ms right after)
+        self._worker = Worker({**QUIET_BLAS, **(env or {})})
 
     def run(
         self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None, cutoff_secs: float | None = None

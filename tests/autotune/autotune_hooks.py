@@ -64,5 +64,10 @@ def abort_run(**kwargs: Any) -> dict[str, Any]:
     os.abort()
 
 
+def report_blas_threads(**kwargs: Any) -> dict[str, Any]:
+    """A runner job that fails naming the BLAS thread count its worker was started with."""
+    raise RuntimeError(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+
+
 def sleep(secs: float) -> None:
     time.sleep(secs)

@@ -57,6 +57,48 @@ def test_a_config_the_twin_rejects_is_described_by_the_program_itself(matmul_32,
     assert np.array_equal(x, ProgramFeatures(func, cpu1)([config]))
 
 
+def _conv_with_twin():
+    from dsl.library import conv2d_nchw
+
+    op = conv2d_nchw(padding=1).bind(N=1, C=4, H=8, W=8, K=4, R=3, S=3)
+    return lower(op), lower(op, guards=False)
+
+
+def test_worker_processes_describe_a_batch_exactly_as_this_process_does(cpu1, rng):
+    from autotune.measure.pool import WorkerPool
+
+    func, twin = _conv_with_twin()
+    configs = space_for(func, cpu1).sample(40, rng) + [Config.of({"no.such.knob": 1})]
+    here = ProgramFeatures(func, cpu1, twin=twin)(configs)
+    with WorkerPool(2, env={"TVM_NUM_THREADS": "1"}) as pool:
+        there = ProgramFeatures(func, cpu1, twin=twin, workers=pool)(configs)
+    assert np.array_equal(there, here, equal_nan=True) and np.isnan(there[-1]).all()
+
+
+class _FailingPool:
+    """Two workers that never answer: every chunk fails the way a crashed worker's does."""
+
+    n_workers = 2
+
+    def __init__(self):
+        self.calls = 0
+
+    def map(self, calls, timeout_secs):
+        from autotune.measure.pool import Outcome, WorkerCrashed
+
+        self.calls += len(calls)
+        return [Outcome(error=WorkerCrashed("planted crash")) for _ in calls]
+
+
+def test_a_chunk_a_feature_worker_fails_is_described_here(cpu1, rng):
+    func, twin = _conv_with_twin()
+    configs = space_for(func, cpu1).sample(40, rng)
+    pool = _FailingPool()
+    x = ProgramFeatures(func, cpu1, twin=twin, workers=pool)(configs)
+    assert pool.calls == 2
+    assert np.array_equal(x, ProgramFeatures(func, cpu1, twin=twin)(configs))
+
+
 def test_config_features_use_the_space_encoding(matmul_32, cpu1):
     space = space_for(lower(matmul_32), cpu1)
     assert np.array_equal(ConfigFeatures(space)([space.default()])[0], space.encode(space.default()))

@@ -138,6 +138,13 @@ def test_runner_hook_that_aborts_costs_one_trial(planted_builds):
     assert r.status == "run_error" and "SIGABRT" in r.error
 
 
+def test_the_runner_worker_keeps_numpy_to_one_blas_thread(planted_builds):
+    # OpenBLAS threads left spinning by the check's norms doubled the next timings on 2 cores
+    with Runner(timeout_secs=20, job="autotune_hooks:report_blas_threads", env={"TVM_NUM_THREADS": "1"}) as runner:
+        (r,) = runner.run([planted_builds["ok"]], (), None)
+    assert "OPENBLAS_NUM_THREADS=1" in r.error
+
+
 def test_compare_flags_nan_and_shape():
     a = np.ones((2, 2), np.float32)
     assert compare(a, a, 1e-4, 1e-4)[0]

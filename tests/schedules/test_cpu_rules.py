@@ -150,3 +150,14 @@ def test_a_config_json_from_disk_applies(cpu, tmp_path):
     path = tmp_path / "cfg.json"
     path.write_text(space_for(op, cpu).default().to_json())
     apply(op, Config.from_json(path.read_text()), cpu)
+
+
+def test_the_default_register_tile_blocks_the_loop_that_reuses_each_loaded_vector(cpu):
+    # conv2d NCHW: the output channel (not the output row, which indexes the input) reuses each
+    # input row; a 56-wide row no multiple of 16 lanes divides is one tile, not four of 14
+    conv = space_for(library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3), cpu).default()
+    assert conv["Y.tile.k"][-1] == 4 and conv["Y.tile.oh"][-1] == 1
+    assert conv["Y.tile.ow"] == (1, 1, 1, 56)
+    # matmul: the row loop i reuses each row of B; the vector tile is two registers wide
+    mm = space_for(library.get("matmul").bind(M=256, N=256, K=256), cpu).default()
+    assert mm["C.tile.i"][-1] == 4 and mm["C.tile.j"][-1] == 32
