@@ -23,7 +23,7 @@ from .measure.result import MeasureResult
 from .measure.runner import Runner
 from .store import Store, Task
 from .strategies import make_strategy
-from .tuner import TrialEvent, Tuner, TuneResult, discard_build, model_score
+from .tuner import Screen, TrialEvent, Tuner, TuneResult, discard_build, model_score
 
 logger = logging.getLogger(__name__)
 
@@ -135,12 +135,15 @@ class TuningSession:
         model = cost_model if cost_model is not None else (make_cost_model(o.cost_model, o.seed) if o.strategy == "evolutionary" else None)
         features = self.features_for(prepared)
         score = model_score(model, features) if model is not None else None
-        strategy = make_strategy(o.strategy, prepared.space, np.random.default_rng(o.seed), score)
+        # program features cost milliseconds a Config: a model over the space's encoding screens for them
+        screen = Screen(make_cost_model(o.cost_model, o.seed), ConfigFeatures(prepared.space)) if model is not None and o.features == "program" else None
+        options = {"screen": screen.score()} if screen is not None else {}
+        strategy = make_strategy(o.strategy, prepared.space, np.random.default_rng(o.seed), score, **options)
         return Tuner(
             prepared.task, prepared.func, prepared.space, strategy, self.builder, self.runner, model, store, features,
             prepared.args, prepared.check, batch_size=o.batch_size, on_trial=on_trial,
             other_features=self.other_features, warm_start_limit=o.warm_start_limit,
-            initial=(prepared.space.default(),), strategy_name=o.strategy, slow_cutoff=o.slow_cutoff,
+            initial=(prepared.space.default(),), strategy_name=o.strategy, slow_cutoff=o.slow_cutoff, screen=screen,
         )
 
     def measure(self, prepared: Prepared, config: Any) -> MeasureResult:

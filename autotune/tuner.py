@@ -4,7 +4,8 @@ Collaborators come in from outside (space, strategy, builder, runner, cost model
 features), so tests swap any of them. Every measured trial is written to the store as soon as
 it is measured; on start the stored trials of this (workload, target, fingerprint) are given to
 the strategy (never measured again) and to the cost model (warm start), with stored trials of
-other workloads on the same target when ``other_features`` can describe them. ``initial``
+other workloads on the same target when ``other_features`` can describe them; a ``screen`` (a
+cheap second model that ranks the search's populations) learns this workload's trials alone. ``initial``
 Configs (the untuned default schedule, as a baseline) are measured first unless stored.
 Ctrl-C ends the run between trials: what was measured is kept and the result says why it stopped.
 """
@@ -75,6 +76,18 @@ def model_score(cost_model: CostModel, features: FeatureExtractor) -> Callable[[
     return score
 
 
+@dataclass(frozen=True)
+class Screen:
+    """A second cost model over cheap features (the space's own encoding), for this workload alone:
+    the search ranks its populations with it and rescores only a shortlist with the main model."""
+
+    model: CostModel
+    features: FeatureExtractor
+
+    def score(self) -> Callable[[Sequence[Any]], np.ndarray | None]:
+        return model_score(self.model, self.features)
+
+
 class Tuner:
     def __init__(
         self,
@@ -96,6 +109,7 @@ class Tuner:
         initial: Sequence[Any] = (),
         strategy_name: str | None = None,
         slow_cutoff: float | None = None,
+        screen: Screen | None = None,
     ) -> None:
         """``strategy_name``: the registered name of ``strategy``, written on every stored trial (so a
         report can tell the random-search curve from the guided one); None leaves it unrecorded.
@@ -123,6 +137,7 @@ class Tuner:
         self.warm_start_limit = warm_start_limit
         self.initial = tuple(initial)
         self.slow_cutoff = slow_cutoff
+        self.screen = screen
         self._measured: dict[str, float] = {}
         self._configs: dict[str, Any] = {}
         self._resumed = 0
@@ -149,6 +164,7 @@ class Tuner:
         self._warm = self._warm_other_workloads()
         if configs:
             self._warm += self._learn(self.task.workload_key, self.features, configs, results)
+            self._learn_screen(configs, results)
         self._resumed = len(configs)
         if configs:
             logger.info("resumed %d stored trials of %s", len(configs), self.task.op_name)
@@ -202,6 +218,10 @@ class Tuner:
         self.cost_model.update(group, features(configs), [r.cost for r in results])
         return len(configs)
 
+    def _learn_screen(self, configs: Sequence[Any], results: Sequence[MeasureResult]) -> None:
+        if self.screen is not None and configs:
+            self.screen.model.update(self.task.workload_key, self.screen.features(configs), [r.cost for r in results])
+
     @property
     def best(self) -> tuple[Any | None, float]:
         if not self._measured:
@@ -241,6 +261,7 @@ class Tuner:
             if results:
                 self.strategy.observe(configs[: len(results)], results)
         self._learn(self.task.workload_key, self.features, configs, results)
+        self._learn_screen(configs, results)
         return len(results)
 
     def _cutoff_secs(self) -> float | None:

@@ -12,10 +12,11 @@ import pytest
 from autotune.budget import Budget
 from autotune.cost_model import XGBCostModel, make_cost_model, relative_throughput
 from autotune.features import ConfigFeatures
+from autotune.measure.result import MeasureResult
 from autotune.store import MemoryStore, Task
 from autotune.strategies import STRATEGIES, make_strategy
 from autotune.strategies.grid import MAX_GRID
-from autotune.tuner import Tuner, model_score
+from autotune.tuner import Screen, Tuner, model_score
 from fakes import ReplayBuilder, ReplayRunner, load_landscape
 from schedules.config import Config
 from schedules.space import Knob, Space
@@ -24,18 +25,21 @@ from targets import Target
 TARGET = Target(name="cpu", kind="cpu", tvm={"kind": "llvm", "num-cores": 1}, cores=1, hardware={"test": 1})
 
 
-def make_tuner(strategy="evolutionary", seed=0, store=None, cost_model="xgb", runner=None, batch_size=8, slow_cutoff=None, **options):
+def make_tuner(strategy="evolutionary", seed=0, store=None, cost_model="xgb", runner=None, batch_size=8, slow_cutoff=None, screen=False, **options):
     space, trials = load_landscape()
     model = make_cost_model(cost_model, seed) if cost_model else None
     features = ConfigFeatures(space)
     score = model_score(model, features) if model else None
+    screen = Screen(XGBCostModel(seed=seed), ConfigFeatures(space)) if screen else None
+    if screen is not None:
+        options["screen"] = screen.score()
     strat = make_strategy(strategy, space, np.random.default_rng(seed), score, **options)
     task = Task("synthetic-key", "synthetic text", "synthetic", TARGET)
     runner = runner or ReplayRunner(trials)
     builder = ReplayBuilder(trials)
     tuner = Tuner(
         task, None, space, strat, builder, runner, model, store or MemoryStore(), features, args=(), batch_size=batch_size, strategy_name=strategy,
-        slow_cutoff=slow_cutoff,
+        slow_cutoff=slow_cutoff, screen=screen,
     )
     return tuner, builder, runner
 
@@ -234,11 +238,12 @@ def test_goal_stops_the_run_early():
     assert result.stop_reason.startswith("goal of") and result.best_secs <= goal and result.trials < 400
 
 
-def test_model_guided_search_beats_random_on_the_landscape():
+@pytest.mark.parametrize("screen", [False, True], ids=["model", "screened"])
+def test_model_guided_search_beats_random_on_the_landscape(screen):
     """Median over 3 seeds of the best after 48 trials: guided at least as good, and better on average."""
     guided, rand = [], []
     for seed in range(3):
-        g, _, _ = make_tuner("evolutionary", seed=seed)
+        g, _, _ = make_tuner("evolutionary", seed=seed, screen=screen)
         r, _, _ = make_tuner("random", seed=seed, cost_model=None)
         guided.append(g.tune(Budget(48)).best_secs)
         rand.append(r.tune(Budget(48)).best_secs)
@@ -254,3 +259,65 @@ def test_evolutionary_ignores_stored_configs_the_space_no_longer_has():
     strat.observe([stale], [1e-6])
     batch = strat.propose(8)
     assert len(batch) == 8 and all(space.is_valid(c) for c in batch)
+
+
+def test_screen_ranks_the_population_and_the_model_rescores_only_its_shortlist():
+    space, _ = load_landscape()
+    model_calls, screen_calls = [], []
+
+    def score(cs):
+        model_calls.append(len(cs))
+        return np.array([float(c["tile_j"]) for c in cs])
+
+    def screen(cs):
+        screen_calls.append(len(cs))
+        return np.array([float(c["tile_j"]) + 0.01 * float(c["unroll"]) for c in cs])
+
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, screen=screen, shortlist=4, epsilon=0.25)
+    batch = strat.propose(8)  # 6 picks, 1 vetted sample, 1 random
+    assert len(batch) == 8 and len({c.to_json() for c in batch}) == 8
+    assert len(model_calls) == 1 and model_calls[0] <= 4 * 6 + 4 * 1, model_calls
+    assert len(screen_calls) == 1 + strat.generations and max(screen_calls) > model_calls[0]
+    best_j = max(c["tile_j"] for c in space.sample(400, np.random.default_rng(1)))
+    assert all(c["tile_j"] == best_j for c in batch[:6]), "the picks are the model's favourites among the shortlist"
+
+
+def test_an_untrained_screen_leaves_the_ranking_to_the_model():
+    space, _ = load_landscape()
+    model_calls = []
+
+    def score(cs):
+        model_calls.append(len(cs))
+        return np.zeros(len(cs))
+
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, screen=lambda cs: None)
+    assert len(strat.propose(8)) == 8
+    assert len(model_calls) == 1 + strat.generations
+
+
+def test_shortlist_shorter_than_the_diversity_pool_is_refused():
+    space, _ = load_landscape()
+    with pytest.raises(ValueError, match="shortlist must be >= diversity"):
+        make_strategy("evolutionary", space, np.random.default_rng(0), lambda cs: np.zeros(len(cs)), diversity=4, shortlist=2)
+
+
+def test_tuner_trains_the_screen_on_this_workloads_trials_even_of_an_older_space():
+    store = MemoryStore()
+    space, _ = load_landscape()
+    first, _, _ = make_tuner(store=store, seed=2)
+    first.tune(Budget(16))
+    stale = Config.of({"tile_i": 3, "tile_j": 1, "unroll": 0, "vectorize": False, "order": "ij"})  # 3 is not a choice
+    store.add_trial(first.task, stale.to_json(), MeasureResult(run_secs=(1e-3,)))
+    second, _, _ = make_tuner(store=store, seed=2, screen=True)
+    assert second.resume() == 17
+    assert second.screen.model.trained and second.screen.model.n_samples == 17  # the stale one as a row of missing values
+    second.tune(Budget(8))
+    assert second.screen.model.n_samples == 25
+
+
+def test_config_features_of_a_config_outside_the_space_are_missing_values():
+    space, _ = load_landscape()
+    stale = Config.of({"tile_i": 3, "tile_j": 1, "unroll": 0, "vectorize": False, "order": "ij"})
+    rows = ConfigFeatures(space)([space.default(), stale])
+    assert np.isfinite(rows[0]).all() and np.isnan(rows[1]).all()
+    assert ConfigFeatures(space)([]).shape == (0, rows.shape[1])
