@@ -59,6 +59,18 @@ class ConfigFeatures:
         return rows
 
 
+def program_keys(features: FeatureExtractor) -> Callable[[Sequence[Any]], list[bytes | None]]:
+    """A key per Config from its feature row, None where it has none (a NaN row): Configs whose
+    programs the features cannot tell apart share one, as do the Configs that differ only in a knob
+    the rules ignore (a fused epilogue's own parallel, vector and unroll knobs)."""
+
+    def keys(configs: Sequence[Any]) -> list[bytes | None]:
+        rows = features(configs)
+        return [row.tobytes() if np.isfinite(row).all() else None for row in rows]
+
+    return keys
+
+
 def _tune_context(mod: Any, target: Any, threads: int) -> Any:
     """A bare MetaSchedule TuneContext: its Python constructor imports tvm.s_tir.tensor_intrin
     (30-45 s) that feature extraction does not need, so the FFI constructor is called directly.

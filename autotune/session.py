@@ -16,7 +16,7 @@ import numpy as np
 
 from .budget import Budget
 from .cost_model import CostModel, make_cost_model
-from .features import ConfigFeatures, FeatureExtractor, ProgramFeatures
+from .features import ConfigFeatures, FeatureExtractor, ProgramFeatures, program_keys
 from .measure.builder import Builder
 from .measure.check import arg_specs, make_check
 from .measure.result import MeasureResult
@@ -137,7 +137,7 @@ class TuningSession:
         score = model_score(model, features) if model is not None else None
         # program features cost milliseconds a Config: a model over the space's encoding screens for them
         screen = Screen(make_cost_model(o.cost_model, o.seed), ConfigFeatures(prepared.space)) if model is not None and o.features == "program" else None
-        options = {"screen": screen.score()} if screen is not None else {}
+        options = {"screen": screen.score(), "identity": program_keys(features)} if screen is not None else {}
         strategy = make_strategy(o.strategy, prepared.space, np.random.default_rng(o.seed), score, **options)
         return Tuner(
             prepared.task, prepared.func, prepared.space, strategy, self.builder, self.runner, model, store, features,

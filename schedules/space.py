@@ -8,6 +8,7 @@ instead (see the rule sets' docstrings).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -16,6 +17,9 @@ import numpy as np
 
 from .config import Config, Value, normalize_value
 from .errors import ScheduleError
+
+#: the share of one-knob mutations that take a value next to the current one (the rest: any other)
+NEAR_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,13 @@ class Space:
             out.append(cfg)
         return out
 
-    def neighbors(self, cfg: Config, rng: np.random.Generator, k: int = 8) -> list[Config]:
-        """Up to ``k`` distinct configs that differ from ``cfg`` in exactly one knob."""
+    def neighbors(self, cfg: Config, rng: np.random.Generator, k: int = 8, near: float = NEAR_SHARE) -> list[Config]:
+        """Up to ``k`` distinct configs that differ from ``cfg`` in exactly one knob.
+
+        A share ``near`` of them takes a value next to the current one (``near_choice``: a tile
+        factor moved between two levels, the next unroll depth), the rest any other value: a
+        uniformly drawn split of a long loop is a jump, not a step, so refining a good tile needs both.
+        """
         self.check(cfg)
         mutable = [kn for kn in self.knobs if len(kn.choices) > 1]
         total = sum(len(kn.choices) - 1 for kn in mutable)
@@ -151,8 +160,11 @@ class Space:
             attempts += 1
             kn = mutable[int(rng.integers(len(mutable)))]
             current = kn.choices.index(cfg[kn.name])
-            pick = int(rng.integers(len(kn.choices) - 1))
-            value = kn.choices[pick + (pick >= current)]
+            if rng.random() < near:
+                value = near_choice(kn.choices, current, rng)
+            else:
+                pick = int(rng.integers(len(kn.choices) - 1))
+                value = kn.choices[pick + (pick >= current)]
             new = cfg.replace(**{kn.name: value})
             if new not in seen:
                 seen.add(new)
@@ -185,6 +197,31 @@ class Space:
     def describe(self) -> list[tuple[str, str, int, str]]:
         """(name, domain preview, domain size, doc) per knob, for ``opforge space``."""
         return [(k.name, k.describe_domain(), len(k.choices), k.doc) for k in self.knobs]
+
+
+def near_choice(choices: Sequence[Value], current: int, rng: np.random.Generator) -> Value:
+    """A choice closest to ``choices[current]`` (ties at random): for tile factors ``(8, 16, 2, 4)``
+    the nearest in log2, a factor moved between two levels (``(8, 32, 1, 4)``); for numbers such as
+    ``(0, 16, 64, 512)`` the next one up or down; names and flags are all equally near."""
+    coords = _coordinates(tuple(choices))
+    if coords is None:
+        pick = int(rng.integers(len(choices) - 1))
+        return choices[pick + (pick >= current)]
+    dist = np.abs(coords - coords[current]).sum(axis=1)
+    dist[current] = np.inf
+    nearest = np.flatnonzero(dist == dist.min())
+    return choices[int(nearest[int(rng.integers(len(nearest)))])]
+
+
+@functools.lru_cache(maxsize=1024)
+def _coordinates(choices: tuple[Value, ...]) -> np.ndarray | None:
+    """One row per choice: log2 of each factor of a tuple, the rank of a number; None for names and flags."""
+    if all(isinstance(c, int) and not isinstance(c, bool) for c in choices):
+        ranks = {v: i for i, v in enumerate(sorted(choices))}  # type: ignore[type-var]
+        return np.asarray([[ranks[c]] for c in choices], dtype=np.float64)
+    if all(isinstance(c, tuple) for c in choices) and len({len(c) for c in choices}) == 1:  # type: ignore[arg-type]
+        return np.log2(np.maximum(np.asarray(choices, dtype=np.float64), 1.0))
+    return None
 
 
 def _hint(k: Knob, v: Value) -> str:

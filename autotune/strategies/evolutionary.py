@@ -16,15 +16,23 @@ it has learnt, it ranks the populations of every generation, and ``score`` only 
 ``shortlist * k`` best fresh Configs (and the best-screened random samples) before the pick. The
 program features ``score`` reads cost milliseconds per Config, the screen's microseconds; scoring
 the ~570 candidates of a batch of 8 with ``score`` took longer than building and running the batch.
+
+``identity`` (optional) keys each Config by the program it schedules: a Config whose program was
+measured already, or is proposed in the same batch, is passed over. Knobs a rule ignores (a fused
+epilogue's own vector width) otherwise give new Configs of old programs, and the diverse pick even
+favours them for their new knob values.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
 from .base import Score, SearchState
+
+#: a key per Config of the program it schedules (None: unknown); equal keys, one program
+Identity = Callable[[Sequence[Any]], Sequence[Hashable | None]]
 
 
 class EvolutionaryStrategy:
@@ -41,6 +49,7 @@ class EvolutionaryStrategy:
         diversity: int = 4,
         screen: Score | None = None,
         shortlist: int = 8,
+        identity: Identity | None = None,
     ) -> None:
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon is a share of random proposals in [0, 1], got {epsilon}")
@@ -62,6 +71,7 @@ class EvolutionaryStrategy:
         self.diversity = diversity
         self.screen = screen
         self.shortlist = shortlist
+        self.identity = identity
 
     def observe(self, configs: Sequence[Any], results: Sequence[Any]) -> None:
         self._state.observe(configs, results)
@@ -122,9 +132,18 @@ class EvolutionaryStrategy:
             scored.update((c.to_json(), (c, s)) for c, s in zip(final, final_scores))
             fresh.sort(key=lambda key: -scored[key][1])
             new_samples.sort(key=lambda c: -scored[c.to_json()][1])
-        picked = diverse_pick([scored[key][0] for key in fresh[: self.diversity * k]], k)
-        taken = {c.to_json() for c in picked}
-        return picked + [c for c in new_samples if c.to_json() not in taken][:vetted]
+        ranked = [scored[key][0] for key in fresh]
+        program = self._programs(ranked + new_samples)
+        measured = set(self._programs(list(self._state.configs.values())).values())
+        ranked = [c for c in _first_of_each(ranked, program) if program[c.to_json()] not in measured]
+        picked = diverse_pick(ranked[: self.diversity * k], k)
+        taken = measured | {program[c.to_json()] for c in picked}
+        return picked + [c for c in new_samples if program[c.to_json()] not in taken][:vetted]
+
+    def _programs(self, configs: list[Any]) -> dict[str, Any]:
+        """Config JSON -> the key of the program it schedules (by ``identity``; its own JSON where unknown)."""
+        keys = self.identity(configs) if self.identity is not None and configs else [None] * len(configs)
+        return {c.to_json(): (key if key is not None else c.to_json()) for c, key in zip(configs, keys)}
 
     def _pick(self, pop: list[Any], scores: np.ndarray) -> Any:
         i, j = self.rng.integers(len(pop), size=2)
@@ -160,3 +179,14 @@ def _unique(configs: list[Any]) -> list[Any]:
     for c in configs:
         seen.setdefault(c.to_json(), c)
     return list(seen.values())
+
+
+def _first_of_each(configs: list[Any], program: dict[str, Any]) -> list[Any]:
+    """``configs`` without those whose program an earlier one schedules."""
+    seen: set[Any] = set()
+    out = []
+    for c in configs:
+        if program[c.to_json()] not in seen:
+            seen.add(program[c.to_json()])
+            out.append(c)
+    return out

@@ -120,3 +120,16 @@ def test_cost_model_warm_starts_from_another_workload_on_the_same_target(cpu1, r
         tuner = session.tuner(prepared, store, cost_model=model)
         assert tuner.resume() == 0  # nothing of this workload is stored ...
         assert model.trained  # ... yet the model learnt from the other one
+
+
+def test_program_keys_are_shared_by_configs_that_differ_in_a_knob_the_rules_ignore(cpu1):
+    from autotune.features import program_keys
+    from dsl.library import dense
+
+    func = lower(dense(bias=True, epilogue="relu").bind(M=32, N=32, K=32))
+    default = space_for(func, cpu1).default()
+    assert default["C.write_at"] > 0, "the relu epilogue is fused, so its own knobs are moot"
+    moot = default.replace(**{"Y.vector": 1, "Y.unroll": 512})
+    other = default.replace(**{"C.unroll": 0})
+    keys = program_keys(ProgramFeatures(func, cpu1))([default, moot, other, Config.of({"no.such.knob": 1})])
+    assert keys[0] == keys[1] and keys[0] != keys[2] and keys[3] is None

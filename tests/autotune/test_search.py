@@ -321,3 +321,26 @@ def test_config_features_of_a_config_outside_the_space_are_missing_values():
     rows = ConfigFeatures(space)([space.default(), stale])
     assert np.isfinite(rows[0]).all() and np.isnan(rows[1]).all()
     assert ConfigFeatures(space)([]).shape == (0, rows.shape[1])
+
+
+def _program(configs):
+    """The landscape's programs, were ``unroll`` a knob the rules ignore."""
+    return [(c["tile_i"], c["tile_j"], c["vectorize"], c["order"]) for c in configs]
+
+
+@pytest.mark.parametrize("identity", [None, _program], ids=["by-config", "by-program"])
+def test_identity_passes_over_configs_of_a_measured_or_proposed_program(identity):
+    space, _ = load_landscape()
+    score = lambda cs: np.array([float(c["tile_j"]) - 0.1 * float(c["tile_i"]) for c in cs])  # noqa: E731
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, identity=identity, epsilon=0.25)
+    measured, repeats = [], 0
+    for _ in range(4):
+        batch = strat.propose(8)
+        chosen = _program(batch[:7])  # the guided picks and the vetted sample; the last one is random
+        repeats += len(chosen) - len(set(chosen)) + len(set(chosen) & set(_program(measured)))
+        strat.observe(batch, [1.0] * len(batch))
+        measured += batch
+    if identity is None:
+        assert repeats > 0, "by Config alone the search proposes programs it measured (the test would see nothing)"
+    else:
+        assert repeats == 0

@@ -93,3 +93,26 @@ def test_knob_rejects_an_empty_or_repeated_domain_and_a_foreign_default():
         Knob("a", (1, 1))
     with pytest.raises(ScheduleError, match="default 3"):
         Knob("a", (1, 2), default=3)
+
+
+def test_a_near_tile_moves_one_factor_between_two_levels():
+    from schedules.space import near_choice
+
+    choices = ((8, 16, 2, 4), (8, 32, 1, 4), (4, 16, 4, 4), (1, 1, 1, 1024), (64, 1, 1, 16))
+    rng = np.random.default_rng(0)
+    picks = {near_choice(choices, 0, rng) for _ in range(40)}
+    assert picks == {(8, 32, 1, 4), (4, 16, 4, 4)}  # one factor of 2 moved; the far splits never
+
+
+def test_a_near_depth_is_the_next_one_and_names_are_all_near():
+    from schedules.space import near_choice
+
+    rng = np.random.default_rng(0)
+    assert {near_choice((0, 16, 64, 512), 2, rng) for _ in range(40)} == {16, 512}
+    assert {near_choice(("ij", "ji", "kij"), 0, rng) for _ in range(40)} == {"ji", "kij"}
+
+
+def test_neighbors_without_near_moves_draw_any_other_value(space):
+    cfg = space.default()
+    ns = space.neighbors(cfg, np.random.default_rng(1), k=6, near=0.0)
+    assert len(ns) == 6 and all(sum(n[k] != cfg[k] for k in space.names) == 1 for n in ns)
