@@ -13,10 +13,14 @@ slower, so a program is described through its guard-free twin (``dsl.lower(op, g
 the same loops, stores and reads, no bounds tests): a padded conv2d candidate costs 9.6 ms in a
 batch instead of 15.9 (7 ms of it applying the Config). A large batch is described in the build
 workers, idle while candidates are scored, a chunk each: 8.6 -> 5.7 ms per conv2d candidate on
-2 cores (applying a Config is Python, one core per process).
+2 cores (applying a Config is Python, one core per process). Even so, describing the ~570
+candidates of one evolutionary batch took longer than building and running it, so the search
+describes only the shortlist (~56) that a screen picks: a second model over ``ConfigFeatures``.
 
-``ConfigFeatures`` (``space.encode``) is the fallback for spaces that cannot be applied here
-(tests with fake spaces, a target with no TVM lowering on this machine).
+``ConfigFeatures`` (``space.encode``) is that screen's input, and the fallback for spaces that
+cannot be applied here (tests with fake spaces, a target with no TVM lowering on this machine).
+``program_keys`` turns feature rows into program identities, so the search never measures one
+program twice under two Configs.
 """
 
 from __future__ import annotations
