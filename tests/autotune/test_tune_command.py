@@ -78,12 +78,17 @@ def test_bad_workloads_line_names_the_line(tmp_path):
         CliRunner().invoke(cli, ["tune", "--workloads", str(f), "--db", str(tmp_path / "t.db")], catch_exceptions=False, standalone_mode=False)
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_every_record(tmp_path):
     db = tmp_path / "t.db"
     env = dict(os.environ, TVM_NUM_THREADS="1")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from autotune.cli import main; main()", "tune", "matmul", "--shape", "M=32,N=32,K=32", "--trials", "500", "--repeats", "1", "--db", str(db), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_sigint_default,  # pytest started in the background (nohup, `&`) passes SIGINT ignored
     )
     from tuning_db import open_db
 
