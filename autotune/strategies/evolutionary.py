@@ -106,8 +106,9 @@ class EvolutionaryStrategy:
         if evolved is None:
             return []
         scored, samples, screened = evolved
-        fresh = sorted((c for c, _ in scored.values() if c.to_json() not in self._state.seen), key=lambda c: -scored[c.to_json()][1])
-        new_samples = [c for c in fresh if c.to_json() in samples]
+        fresh_keys = sorted((key for key in scored if key not in self._state.seen), key=lambda key: -scored[key][1])
+        fresh = [scored[key][0] for key in fresh_keys]
+        new_samples = [scored[key][0] for key in fresh_keys if key in samples]
         if screened:  # the model rescores the screen's shortlist
             fresh, new_samples = fresh[: self.shortlist * k], new_samples[: self.shortlist * vetted]
             final = _unique(fresh + new_samples)
