@@ -278,6 +278,7 @@ def test_screen_ranks_the_population_and_the_model_rescores_only_its_shortlist()
     assert len(batch) == 8 and len({c.to_json() for c in batch}) == 8
     assert len(model_calls) == 1 and model_calls[0] <= 4 * 6 + 4 * 1, model_calls
     assert len(screen_calls) == 1 + strat.generations and max(screen_calls) > model_calls[0]
+    assert screen_calls[0] > strat.model_population, "the screen ranks the large population"
     best_j = max(c["tile_j"] for c in space.sample(400, np.random.default_rng(1)))
     assert all(c["tile_j"] == best_j for c in batch[:6]), "the picks are the model's favourites among the shortlist"
 
@@ -293,6 +294,7 @@ def test_an_untrained_screen_leaves_the_ranking_to_the_model():
     strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, screen=lambda cs: None)
     assert len(strat.propose(8)) == 8
     assert len(model_calls) == 1 + strat.generations
+    assert max(model_calls) <= 2 * strat.model_population < strat.population, "the model alone ranks the smaller population"
 
 
 def test_shortlist_shorter_than_the_diversity_pool_is_refused():
