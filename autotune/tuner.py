@@ -25,6 +25,7 @@ import numpy as np
 from .budget import Budget
 from .cost_model import CostModel
 from .features import FeatureExtractor
+from .interrupts import sigint_deferred
 from .measure.result import MeasureResult
 from .store import Store, StoredTrial, Task
 
@@ -270,9 +271,10 @@ class Tuner:
 
     def _record(self, cfg: Any, result: MeasureResult, max_trials: int) -> None:
         _, before = self.best
-        self.store.add_trial(self.task, cfg.to_json(), result, strategy=self.strategy_name)
-        self._note(cfg, result)
-        self.history.append(result.cost)
+        with sigint_deferred():  # a trial is stored and counted, or neither
+            self.store.add_trial(self.task, cfg.to_json(), result, strategy=self.strategy_name)
+            self._note(cfg, result)
+            self.history.append(result.cost)
         _, after = self.best
         self.since_improvement = 0 if after < before else self.since_improvement + 1
         if not result.ok:

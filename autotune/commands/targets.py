@@ -215,8 +215,7 @@ def tune_target(target_name: str, db_url: str, rpc: str | None, rpc_key: str | N
 
     try:
         target = get_target(target_name)
-        check_toolchain(target)
-    except (UnknownTargetError, ValueError, ToolchainMissingError) as e:
+    except (UnknownTargetError, ValueError) as e:
         raise CliError(str(e)) from None
     if rpc_key and not rpc:
         raise CliError("--rpc-key needs --rpc HOST:PORT, the tracker the devices registered at")
@@ -227,6 +226,10 @@ def tune_target(target_name: str, db_url: str, rpc: str | None, rpc_key: str | N
             f"{target.name} kernels run on a board, not here: give --rpc HOST:PORT --rpc-key KEY of an RPC tracker "
             f"(scripts/edge/aarch64_board.sh starts an emulated aarch64 one)"
         )
+    try:  # after the options: a command that cannot run anyway says what it lacks first
+        check_toolchain(target)
+    except ToolchainMissingError as e:
+        raise CliError(str(e)) from None
     runner = None
     if rpc:
         from ..measure.rpc import RpcRunner, RpcTracker, tracker_devices

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import statistics
 
 import numpy as np
@@ -229,6 +231,28 @@ def test_ctrl_c_keeps_every_measured_trial():
     stored = store.trials(tuner.task)
     assert len(stored) == result.trials
     assert sum(t.result.status != "build_error" for t in stored) == sum(runner.measured.values()) == 20
+
+
+class SigintWhileStoring(MemoryStore):
+    """A store that receives a real SIGINT in the middle of writing its ``at``-th trial."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.writes = at, 0
+
+    def add_trial(self, *args, **kwargs):
+        super().add_trial(*args, **kwargs)
+        self.writes += 1
+        if self.writes == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_sigint_during_a_store_write_still_counts_the_stored_trial():
+    store = SigintWhileStoring(at=5)
+    tuner, _, _ = make_tuner(store=store)
+    result = tuner.tune(Budget(64))
+    assert result.stop_reason == "interrupted"
+    assert len(store.trials(tuner.task)) == result.trials == 5
 
 
 def test_goal_stops_the_run_early():
