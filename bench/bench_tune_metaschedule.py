@@ -25,6 +25,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_tune_common import gflops, tune_in_memory, workload  # noqa: E402
 
 
+# MetaSchedule's build imports ``tvm.s_tir.tensor_intrin`` in each fresh worker (it starts a new pool
+# every batch), inside the build's timeout, 30 s by default. On a loaded 2-core machine that import
+# alone takes 45 s and every build timed out; 120 s lets its builds finish and costs it nothing else.
+METASCHEDULE_BUILD_TIMEOUT_SECS = 120.0
+
+
 def metaschedule_best_secs(op: object, target: object, trials: int, seed: int) -> tuple[float, float]:
     """(best seconds of MetaSchedule's chosen kernel re-measured by opforge's runner, tuning wall secs)."""
     import tvm
@@ -41,7 +47,8 @@ def metaschedule_best_secs(op: object, target: object, trials: int, seed: int) -
     tvm_target = target.tvm_target()  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as work:
         start = time.monotonic()
-        database = ms.tune_tir(mod, tvm_target, work, max_trials_global=trials, num_trials_per_iter=min(64, trials), seed=seed)
+        builder = ms.builder.LocalBuilder(timeout_sec=METASCHEDULE_BUILD_TIMEOUT_SECS)
+        database = ms.tune_tir(mod, tvm_target, work, max_trials_global=trials, num_trials_per_iter=min(64, trials), seed=seed, builder=builder)
         wall = time.monotonic() - start
         sch = ms.tir_integration.compile_tir(database, mod, tvm_target)
         if sch is None:
