@@ -1,14 +1,14 @@
 """opforge against TVM MetaSchedule (``tune_tir``, its default XGBoost model), same trial budgets.
 
-For each workload and budget, both tuners start from nothing on this CPU; the table gives each
-one's best GFLOP/s (its best kernel re-measured here by opforge's runner for both, so the clock
-is the same) and its tuning wall time, and the ratios (goals: opforge's GFLOP/s >= MetaSchedule's,
-opforge's wall time <= MetaSchedule's). MetaSchedule's first import of its tensor intrinsics
-(30-45 s) is paid before its clock starts.
+For each workload, seed and budget, both tuners start from nothing on this CPU; the table gives each
+one's best GFLOP/s and its tuning wall time, and the ratios (goals: opforge's GFLOP/s >=
+MetaSchedule's, opforge's wall time <= MetaSchedule's). Both best kernels are re-timed at the end by
+opforge's runner in interleaved rounds, so the clock and the machine's load are the same for both.
+MetaSchedule's first import of its tensor intrinsics (30-45 s) is paid before its clock starts.
 
 Run: ``python bench/bench_tune_metaschedule.py [--budgets 64,256] [--workloads matmul,conv2d,dense] [--seeds 0,1,2] [--small]``
-(about 27 minutes per seed for the three workloads on a 2-core machine). After the rows it prints,
-per workload and budget, the median ratios over the seeds.
+(on a 2-core machine 30 minutes per seed for the three workloads when it is quiet, about 55 when it
+is loaded). After the rows it prints, per workload and budget, the median ratios over the seeds.
 """
 
 from __future__ import annotations
@@ -31,19 +31,14 @@ from bench_tune_common import gflops, tune_in_memory, workload  # noqa: E402
 METASCHEDULE_BUILD_TIMEOUT_SECS = 120.0
 
 
-def metaschedule_best_secs(op: object, target: object, trials: int, seed: int) -> tuple[float, float]:
-    """(best seconds of MetaSchedule's chosen kernel re-measured by opforge's runner, tuning wall secs)."""
+def metaschedule_best(op: object, target: object, trials: int, seed: int, out_dir: str) -> tuple[str | None, float]:
+    """(MetaSchedule's chosen kernel exported under ``out_dir`` or None, tuning wall secs)."""
     import tvm
     from tvm.s_tir import meta_schedule as ms
 
-    from autotune.measure.check import arg_specs, make_check
-    from autotune.measure.result import BuildResult
-    from autotune.measure.runner import Runner
     from dsl.lower import lower
-    import numpy as np
 
-    func = lower(op)
-    mod = tvm.IRModule({"main": func})
+    mod = tvm.IRModule({"main": lower(op)})
     tvm_target = target.tvm_target()  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as work:
         start = time.monotonic()
@@ -51,24 +46,19 @@ def metaschedule_best_secs(op: object, target: object, trials: int, seed: int) -
         database = ms.tune_tir(mod, tvm_target, work, max_trials_global=trials, num_trials_per_iter=min(64, trials), seed=seed, builder=builder)
         wall = time.monotonic() - start
         sch = ms.tir_integration.compile_tir(database, mod, tvm_target)
-        if sch is None:
-            return float("inf"), wall
-        lib_path = os.path.join(work, "best.so")
-        tvm.compile(sch.mod, target=tvm_target).export_library(lib_path)
-        check = make_check(op, np.random.default_rng(seed), work)
-        with Runner(env={"TVM_NUM_THREADS": str(target.cores)}) as runner:  # type: ignore[attr-defined]
-            (res,) = runner.run([BuildResult(artifact=lib_path)], arg_specs(op), check)
-        return res.median_secs, wall
+    if sch is None:
+        return None, wall
+    lib_path = os.path.join(out_dir, f"metaschedule_{trials}.so")
+    tvm.compile(sch.mod, target=tvm_target).export_library(lib_path)
+    return lib_path, wall
 
 
-def opforge_runs(op: object, target: object, budgets: list[int], seed: int) -> dict[int, tuple[float, float]]:
-    """{budget: (best seconds re-measured, wall secs to that trial)} from one guided run of the largest budget.
+def opforge_runs(op: object, target: object, budgets: list[int], seed: int) -> dict[int, tuple[object, float]]:
+    """{budget: (best Config, wall secs to that trial)} from one guided run of the largest budget.
 
     The first ``b`` trials of a run do not depend on the run's length (batches of 8), so one run
     gives every smaller budget's best Config and the wall time it took to get there.
     """
-    from autotune.session import TuneOptions, TuningSession
-
     marks: dict[int, tuple[object, float]] = {}
     best: list[object] = [None, float("inf")]
 
@@ -84,13 +74,36 @@ def opforge_runs(op: object, target: object, budgets: list[int], seed: int) -> d
     last_trial = max(marks.values(), key=lambda m: m[1])[1] if marks else total
     startup = total - last_trial  # session start-up and shut-down, which the trial clock does not see
     out = {}
+    for b in budgets:
+        config, at = marks.get(b, (best[0], last_trial))
+        out[b] = (config, at + startup)
+    return out
+
+
+def retime(op: object, target: object, seed: int, configs: dict[str, object], libs: dict[str, str | None], rounds: int) -> dict[str, float]:
+    """Median seconds of each kernel over ``rounds`` rounds that time every kernel once, in turn.
+
+    Interleaved, so a change of the machine's load between the two tuners' runs reaches both alike.
+    ``configs``: opforge Configs (built here once); ``libs``: exported libraries (None: no kernel).
+    """
+    from autotune.measure.result import BuildResult
+    from autotune.session import TuneOptions, TuningSession
+    from autotune.tuner import discard_build
+
     with TuningSession(target, TuneOptions(seed=seed)) as session:
         prepared = session.prepare(op)
-        for b in budgets:
-            config, at = marks.get(b, (best[0], last_trial))
-            secs = session.measure(prepared, config).median_secs if config is not None else float("inf")
-            out[b] = (secs, at + startup)
-    return out
+        labels = [k for k, c in configs.items() if c is not None]
+        builds = dict(zip(labels, session.builder.build(prepared.func, [configs[k] for k in labels], target)))  # type: ignore[arg-type]
+        builds.update({k: BuildResult(artifact=p) for k, p in libs.items() if p is not None})
+        times: dict[str, list[float]] = {k: [] for k in builds}
+        for _ in range(rounds):
+            for label, build in builds.items():
+                (res,) = session.runner.run([build], prepared.args, prepared.check)
+                times[label].append(res.median_secs)
+        for label in labels:
+            discard_build(builds[label])
+    out = {k: statistics.median(v) for k, v in times.items()}
+    return {k: out.get(k, float("inf")) for k in list(configs) + list(libs)}
 
 
 def main() -> None:
@@ -99,6 +112,7 @@ def main() -> None:
     p.add_argument("--budgets", default="64,256")
     p.add_argument("--seeds", default="0,1,2", help="both tuners run once per seed")
     p.add_argument("--small", action="store_true")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved re-timings of both tuners' best kernels")
     p.add_argument("--out", default=None, help="append each row as a JSON line to this file as it is measured")
     a = p.parse_args()
     import tvm.s_tir.tensor_intrin  # noqa: F401  (paid once, before any clock starts)
@@ -112,13 +126,17 @@ def main() -> None:
         op = workload(name, a.small)
         for seed in seeds:
             mine = opforge_runs(op, target, budgets, seed)
+            with tempfile.TemporaryDirectory() as out_dir:
+                theirs = {trials: metaschedule_best(op, target, trials, seed, out_dir) for trials in budgets}
+                secs = retime(op, target, seed, {f"opforge_{t}": mine[t][0] for t in budgets},
+                              {f"metaschedule_{t}": theirs[t][0] for t in budgets}, a.rounds)
             for trials in budgets:
-                my_secs, my_wall = mine[trials]
-                ms_secs, ms_wall = metaschedule_best_secs(op, target, trials, seed)
+                my_wall, ms_wall = mine[trials][1], theirs[trials][1]
                 row = {
                     "workload": name, "seed": seed, "trials": trials,
-                    "opforge_gflops": gflops(op, my_secs), "metaschedule_gflops": gflops(op, ms_secs),
+                    "opforge_gflops": gflops(op, secs[f"opforge_{trials}"]), "metaschedule_gflops": gflops(op, secs[f"metaschedule_{trials}"]),
                     "opforge_wall_secs": my_wall, "metaschedule_wall_secs": ms_wall,
+                    "opforge_config": mine[trials][0].to_json() if mine[trials][0] is not None else None,  # type: ignore[attr-defined]
                 }
                 row["gflops_ratio"] = row["opforge_gflops"] / row["metaschedule_gflops"] if row["metaschedule_gflops"] else None
                 row["wall_ratio"] = my_wall / ms_wall if ms_wall else None
