@@ -147,12 +147,13 @@ def main() -> None:
                         f.write(json.dumps(row) + "\n")
     for name in a.workloads.split(","):
         for trials in budgets:
-            mine = [r for r in rows if r["workload"] == name and r["trials"] == trials]
-            ratios = [r["gflops_ratio"] for r in mine if r["gflops_ratio"] is not None]
-            walls = [r["wall_ratio"] for r in mine if r["wall_ratio"] is not None]
+            seed_rows = [r for r in rows if r["workload"] == name and r["trials"] == trials]
+            ratios = [r["gflops_ratio"] for r in seed_rows if r["gflops_ratio"] is not None]
+            walls = [r["wall_ratio"] for r in seed_rows if r["wall_ratio"] is not None]
             if ratios and walls:
                 print(f"{name} @{trials}: median GFLOP/s ratio {statistics.median(ratios):.2f} (goal >= 1), "
                       f"median wall ratio {statistics.median(walls):.2f} (goal <= 1) over seeds {a.seeds}")
+
 
 if __name__ == "__main__":
     main()
