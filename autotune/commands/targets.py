@@ -165,7 +165,7 @@ def calibrate_command(target_name: str, db: str | None, quick: bool, timeout_sec
     if target.kind != "cpu":
         raise CliError(f"calibrate measures this machine's CPU (cpu or cpu:N); {target_name!r} is a {target.kind} target")
     nominal = target.peaks
-    worker = Worker({"TVM_NUM_THREADS": str(target.cores)})
+    worker = Worker({"TVM_NUM_THREADS": str(target.cores)}, preload=["tvm", "targets.calibrate"])
     try:
         if not as_json:
             click.echo(f"calibrating {target.name} ({target.cores} threads, fingerprint {target.fingerprint()})...", err=True)

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from targets import Target
 from targets.toolchain import export_library
 
-from .pool import Call, WorkerCrashed, WorkerError, WorkerPool, WorkerTimeout
+from .pool import Call, WorkerCrashed, WorkerError, WorkerPool, WorkerTimeout, job_module
 from .result import BUILD_ERROR, OK, TIMEOUT, BuildResult
 
 #: the job every build worker runs, and the schedule-applying function it calls by default
@@ -92,8 +92,10 @@ class Builder:
         self.job = job
         self._own_dir = work_dir is None
         self.work_dir = work_dir or tempfile.mkdtemp(prefix="opforge-build-")
-        # a compiler needs no threads of its own inside a worker that shares the cores
-        self._pool = WorkerPool(n, env={"TVM_NUM_THREADS": "1"})
+        # a compiler needs no threads of its own inside a worker that shares the cores; TVM and the
+        # schedule code are imported before a worker's first build, outside its time limit
+        preload = ["tvm", "schedules", job_module(apply), job_module(job)]
+        self._pool = WorkerPool(n, env={"TVM_NUM_THREADS": "1"}, preload=preload)
 
     @property
     def n_workers(self) -> int:

@@ -6,6 +6,10 @@ out from a timer thread inside the worker, which never fires while a compiled ke
 C holding the GIL (TVM's FFI does not release it). Here the parent owns the clock: it waits on
 the answer pipe with a deadline and kills the worker (and its children) when the deadline
 passes or the pipe closes. Requests and answers are JSON lines; nothing is pickled.
+
+A worker imports its ``preload`` modules (TVM, the schedule code) before it says it is ready, and
+a call's clock starts only then: interpreter start and a cold ``import tvm`` (seconds on a loaded
+machine) are not charged to the first candidate a fresh worker builds or runs.
 """
 
 from __future__ import annotations
@@ -52,6 +56,11 @@ class Call:
     args: Mapping[str, Any]
 
 
+def job_module(job: str) -> str:
+    """The module of a job named ``"package.module:function"`` (what a worker can preload for it)."""
+    return job.partition(":")[0]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What came back from one call: a JSON value, or the exception that stood in for it."""
@@ -69,12 +78,27 @@ def _signal_name(returncode: int) -> str:
     return f"exit code {returncode}"
 
 
-class Worker:
-    """One worker process, started on first use and again after it was killed."""
+#: how long a fresh worker may take to start and import its preload modules
+START_TIMEOUT_SECS = 300.0
 
-    def __init__(self, env: Mapping[str, str] | None = None, log_dir: str | None = None) -> None:
+
+class Worker:
+    """One worker process, started on first use and again after it was killed.
+
+    ``preload``: modules the worker imports before its first call, outside that call's time limit.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        log_dir: str | None = None,
+        preload: Sequence[str] = (),
+        start_timeout_secs: float = START_TIMEOUT_SECS,
+    ) -> None:
         self._env = dict(env or {})
         self._log_dir = log_dir
+        self._preload = list(preload)
+        self._start_timeout_secs = start_timeout_secs
         self._proc: subprocess.Popen[bytes] | None = None
         self._writer: Any = None
         self._reader_fd = -1
@@ -92,7 +116,7 @@ class Worker:
         self._log_path = Path(log_name)
         with os.fdopen(fd, "wb") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "autotune.measure.worker", str(worker_read), str(worker_write)],
+                [sys.executable, "-m", "autotune.measure.worker", str(worker_read), str(worker_write), *self._preload],
                 pass_fds=(worker_read, worker_write),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -104,6 +128,22 @@ class Worker:
         self._writer = os.fdopen(main_write, "w")
         self._reader_fd = main_read
         self._buffer = b""
+        self._await_ready()
+
+    def _await_ready(self) -> None:
+        """Wait for the worker's first line, sent once its preload modules are imported."""
+        try:
+            line = self._read_line(time.monotonic() + self._start_timeout_secs)
+        except BaseException:
+            self.close()
+            raise
+        if line is None:
+            self.close()
+            raise WorkerCrashed(f"worker did not start within {self._start_timeout_secs:g} s; killed")
+        ready = json.loads(line)
+        if not ready.get("ready"):
+            self.close()
+            raise WorkerCrashed(f"worker could not start: {ready.get('error')}")
 
     @property
     def pid(self) -> int | None:
@@ -116,7 +156,7 @@ class Worker:
         WorkerCrashed (the process died, e.g. SIGSEGV).
         """
         if self._proc is None:
-            self._start()
+            self._start()  # the call's clock starts once the worker is ready
         try:
             self._writer.write(json.dumps({"job": job, "args": dict(args)}) + "\n")
             self._writer.flush()
@@ -132,12 +172,21 @@ class Worker:
             raise
 
     def _answer(self, timeout_secs: float) -> Any:
-        deadline = time.monotonic() + timeout_secs
+        line = self._read_line(time.monotonic() + timeout_secs)
+        if line is None:
+            self.close()
+            raise WorkerTimeout(f"no answer within {timeout_secs:g} s; worker killed")
+        answer = json.loads(line)
+        if answer["ok"]:
+            return answer["value"]
+        raise WorkerError(answer["error"], answer.get("traceback", ""))
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        """The worker's next line, or None once ``deadline`` (monotonic) has passed."""
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
-                self.close()
-                raise WorkerTimeout(f"no answer within {timeout_secs:g} s; worker killed")
+                return None
             try:
                 ready, _, _ = select.select([self._reader_fd], [], [], left)
                 if not ready:
@@ -149,10 +198,7 @@ class Worker:
                 raise self._crashed()
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
-        answer = json.loads(line)
-        if answer["ok"]:
-            return answer["value"]
-        raise WorkerError(answer["error"], answer.get("traceback", ""))
+        return line
 
     def _crashed(self) -> WorkerCrashed:
         code = None
@@ -216,12 +262,12 @@ def _kill_tree(pid: int) -> None:
 class WorkerPool:
     """``n_workers`` workers running calls in parallel, each call with its own time limit."""
 
-    def __init__(self, n_workers: int, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, n_workers: int, env: Mapping[str, str] | None = None, preload: Sequence[str] = ()) -> None:
         if n_workers < 1:
             raise ValueError(f"n_workers must be at least 1, got {n_workers}")
         self.n_workers = n_workers
         self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
-        self._workers = [Worker(env) for _ in range(n_workers)]
+        self._workers = [Worker(env, preload=preload) for _ in range(n_workers)]
         for w in self._workers:
             self._idle.put(w)
         self._threads = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="opforge-pool")

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .pool import Call, WorkerPool
+from .pool import Call, WorkerPool, job_module
 from .result import BuildResult, MeasureResult
 from .runner import ArgSpec, Check, check_runner_options, cutoff_arg, job_inputs, measure_module, to_measure_result
 
@@ -127,7 +127,7 @@ class RpcRunner:
             "session_timeout_secs": timeout_secs,
         }
         self.job = job
-        self._pool = WorkerPool(self.parallelism, env)
+        self._pool = WorkerPool(self.parallelism, env, preload=["tvm", job_module(job)])
 
     def run(
         self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None, cutoff_secs: float | None = None

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .pool import Worker, WorkerCrashed, WorkerError, WorkerTimeout
+from .pool import Worker, WorkerCrashed, WorkerError, WorkerTimeout, job_module
 from .result import OK, RUN_ERROR, TIMEOUT, WRONG_RESULT, BuildResult, MeasureResult
 
 RUN_JOB = "autotune.measure.runner:run_job"
@@ -200,7 +200,7 @@ class Runner:
         self.job = job
         # one BLAS thread: the check's numpy norms would otherwise leave OpenBLAS threads spinning
         # on the cores the kernel is then timed on (a 4.3 ms conv2d measured 8-12 ms right after)
-        self._worker = Worker({**QUIET_BLAS, **(env or {})})
+        self._worker = Worker({**QUIET_BLAS, **(env or {})}, preload=["tvm", job_module(job)])
 
     def run(
         self, builds: Sequence[BuildResult], args: Sequence[ArgSpec], check: Check | None, cutoff_secs: float | None = None

@@ -1,6 +1,7 @@
 """The measurement worker process: reads JSON requests, calls a named job, answers in JSON.
 
-Started by :class:`autotune.measure.pool.Worker` as ``python -m autotune.measure.worker FD_IN FD_OUT``.
+Started by :class:`autotune.measure.pool.Worker` as ``python -m autotune.measure.worker FD_IN FD_OUT
+[MODULE ...]``: it imports the modules, answers one ready line, then serves requests.
 Requests and answers are single JSON lines on two private pipes, so a kernel or a compiler that
 writes to stdout cannot corrupt the protocol (fd 1 is pointed at stderr). Nothing is unpickled:
 a request names its job as ``"module:function"`` and carries JSON arguments only.
@@ -45,6 +46,16 @@ def serve(reader: Any, writer: Any) -> None:
         writer.flush()
 
 
+def ready_line(modules: list[str]) -> dict[str, Any]:
+    """Import ``modules``; the first line the worker sends (``ready`` false names the import that failed)."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # noqa: BLE001 - the parent reports it as a worker that could not start
+            return {"ready": False, "error": f"import {name}: {type(e).__name__}: {e}"}
+    return {"ready": True}
+
+
 def _exit_with_parent(parent_pid: int) -> None:
     # a worker must not outlive a tuner killed with SIGKILL while it was busy
     while True:
@@ -60,6 +71,8 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)  # stray prints of jobs go to stderr, never into the answer pipe
     sys.stdout = sys.stderr
     with os.fdopen(fd_in, "r") as reader, os.fdopen(fd_out, "w") as writer:
+        writer.write(json.dumps(ready_line(argv[3:])) + "\n")
+        writer.flush()
         serve(reader, writer)
 
 

@@ -11,7 +11,7 @@ import pytest
 from autotune.interrupts import sigint_deferred
 
 
-def test_sigint_in_the_body_is_delivered_after_the_body_finishes():
+def test_sigint_in_the_body_is_delivered_after_the_body_finishes(python_sigint):
     done = []
     with pytest.raises(KeyboardInterrupt):
         with sigint_deferred():
@@ -21,13 +21,13 @@ def test_sigint_in_the_body_is_delivered_after_the_body_finishes():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_no_sigint_leaves_the_handler_as_it_was():
+def test_no_sigint_leaves_the_handler_as_it_was(python_sigint):
     with sigint_deferred():
         pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_outside_the_main_thread_the_body_just_runs():
+def test_outside_the_main_thread_the_body_just_runs(python_sigint):
     seen = []
 
     def body():

@@ -247,7 +247,7 @@ class SigintWhileStoring(MemoryStore):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_sigint_during_a_store_write_still_counts_the_stored_trial():
+def test_sigint_during_a_store_write_still_counts_the_stored_trial(python_sigint):
     store = SigintWhileStoring(at=5)
     tuner, _, _ = make_tuner(store=store)
     result = tuner.tune(Budget(64))
