@@ -9,9 +9,11 @@ Config-knob vectors (different knobs per op) cannot do. A program has a varying 
 so the per-store rows are pooled into a fixed vector: mean and max over stores plus the count.
 Extraction is C++ on every core: about 1 ms per candidate for matmul, plus 3 ms to apply the
 Config; results are cached by Config. Guarded reads (a padded conv2d's) make TVM's extractor 3x
-slower, so a program is described through its guard-free twin (``dsl.lower(op, guards=False)``:
-the same loops, stores and reads, no bounds tests): a padded conv2d candidate costs 9.6 ms in a
-batch instead of 15.9 (7 ms of it applying the Config). A large batch is described in the build
+slower, so a Config that keeps its bounds tests (pad knobs at ``guard``) is described through the
+guard-free twin (``dsl.lower(op, guards=False)``: the same loops, stores and reads, no bounds
+tests): such a padded conv2d candidate costs 9.6 ms in a batch instead of 15.9 (7 ms of it
+applying the Config). A Config that copies the padding out has no test left in its inner loops
+and is described as it is. A large batch is described in the build
 workers, idle while candidates are scored, a chunk each: 8.6 -> 5.7 ms per conv2d candidate on
 2 cores (applying a Config is Python, one core per process). Even so, describing the ~570
 candidates of one evolutionary batch took longer than building and running it, so the search
@@ -116,13 +118,20 @@ class ProgramFeatures:
         from tvm.s_tir.meta_schedule.arg_info import ArgInfo
         from tvm.s_tir.meta_schedule.feature_extractor import PerStoreFeature
 
+        from schedules.padding import twin_config
+
         programs = ([twin] if twin is not None else []) + [func]
         if apply is None:
             from schedules.api import applier
 
-            self._applies: list[Callable[[Any], Any]] = [applier(f, target) for f in programs]
+            applies: list[Callable[[Any], Any]] = [applier(f, target) for f in programs]
         else:
-            self._applies = [functools.partial(_apply_to, apply, f, target) for f in programs]
+            applies = [functools.partial(_apply_to, apply, f, target) for f in programs]
+        # (apply, the Config it takes for a Config of func, None: not this one); the twin stands only
+        # for a Config that keeps its bounds tests: one that copies the padding out has none left
+        self._applies: list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] = list(
+            zip(applies, ([_or_none(twin_config)] if twin is not None else []) + [lambda c: c])
+        )
         self.func = func
         self.target = target
         # only the default apply can be named to a worker: a custom one is a Python callable
@@ -187,12 +196,19 @@ class ProgramFeatures:
         return rows
 
     def _schedule(self, config: Any) -> Any | None:
-        for apply in self._applies:
+        for apply, config_for in self._applies:
             try:
-                return apply(config)
+                mine = config_for(config)
+                if mine is not None:
+                    return apply(mine)
             except Exception:  # noqa: BLE001 - the twin may reject what func takes (e.g. a tensorized layout)
                 continue
         return None
+
+
+def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` for a schedules Config; None (not convertible) for anything else (a test's fake)."""
+    return lambda c: convert(c) if hasattr(c, "items") else None
 
 
 #: the job a worker runs to describe a chunk of candidates, and the chunk sizes worth sending

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import cpu, gpu, quantize, tensorize
+from . import cpu, gpu, padding, quantize, tensorize
 from .config import Config
 from .errors import ScheduleError
 from .space import Space
@@ -70,6 +70,7 @@ def applier(op_or_primfunc: Any, target: Any) -> Callable[[Config], Any]:
     rules = rules_for(target)
     space = Space(tuple(rules.knobs(prog, target)))
     quantized: dict[tuple[str, str], tuple[Any, Program, list[Any]]] = {}
+    rewritten: dict[tuple[int, tuple[tuple[str, str], ...]], Program] = {}  # by the program (kept alive above) and its rewrite knobs
 
     def scheduled(config: Config) -> Any:
         if not space.is_valid(config):
@@ -87,7 +88,11 @@ def applier(op_or_primfunc: Any, target: Any) -> Callable[[Config], Any]:
                 quantized[str(scheme), value] = (q, qprog, list(rules.knobs(qprog, target)))
             q, this, knobs = quantized[str(scheme), value]
             cfg = quantize.quantized_config(config, q, knobs)
-        this = tensorize.prepare(this, cfg, target)  # conv2d tensorized: its activation packed and padded
+        key = (id(this), rewrite_key(cfg))
+        if key not in rewritten:
+            # conv2d tensorized: its activation packed and padded; untensorized: its padding copied out of the loop
+            rewritten[key] = padding.prepare(tensorize.prepare(this, cfg, target), cfg, target)
+        this = rewritten[key]
         sch = s_tir.Schedule(this.func, seed=1)
         try:
             rules.apply(sch, this, cfg, target)
@@ -97,6 +102,11 @@ def applier(op_or_primfunc: Any, target: Any) -> Callable[[Config], Any]:
         return sch
 
     return scheduled
+
+
+def rewrite_key(cfg: Config) -> tuple[tuple[str, str], ...]:
+    """The values of the knobs that rewrite the program before it is scheduled (tensorize, pad)."""
+    return tuple(sorted((name, str(v)) for name, v in cfg.items() if name.endswith(".tensorize") or ".pad." in name))
 
 
 def explain_inapplicable(prog: Program, space: Space, config: Config, target: Any) -> None:

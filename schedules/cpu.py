@@ -28,7 +28,7 @@ import math
 from typing import Any
 
 from . import primitives as prim
-from . import quantize, tensorize
+from . import padding, quantize, tensorize
 from .config import Config
 from .factors import divisors, needs_guarded_splits, pick_split, split_choices
 from .space import Knob
@@ -57,6 +57,7 @@ def knobs(prog: Program, target: Any) -> list[Knob]:
             continue  # an activation packing stage added for tensorize: scheduled with its consumer
         if b.role == "tiled":
             out += _tiled_knobs(b, target)
+            out += padding.knobs(prog, b)
             offered = tensorize.choices(prog, b, target, quantizable=b.name == q_stage)
             out.append(Knob(f"{b.name}.tensorize", offered, default="none",
                             doc="dot-product instruction for the innermost loops (vnni / avx2 / sdot; the weight is packed into its "
@@ -321,23 +322,33 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
             _vectorize_inner(sch, other, lanes_for(b, target))
         return
     blk = sch.get_sblock(b.name)
+    padded = padding.sources(sch, blk)  # {X_pack: X}: knobs name the buffer the op reads
     kinds = [it.kind for it in b.iters]
     splits = [cfg.ints(f"{b.name}.tile.{it.name}") for it in b.iters]
     s0, s1, r0, s2, r1, s3 = prim.tile(sch, blk, splits, kinds, STRUCTURE)
     tail = prim.write_back(sch, blk, epilogue, cfg.integer(f"{b.name}.write_at"), s0, s1)
     packs = []
+    whole = set()
     for r in _reused_reads(b):
-        level = cfg.integer(f"{b.name}.pack.{r.buffer}")
+        level = cfg.integer(f"{b.name}.pack.{padded.get(r.buffer, r.buffer)}")
         if level == 3:
             panel = splits[b.spatial[-1]][-1]
             packed = prim.pack_whole(sch, blk, r.buffer, _vector_dim(b, r), panel)
             if packed is not None:
+                whole.add(r.buffer)
                 _vectorize_inner(sch, packed, lanes_for(b, target))
                 prim.parallelize(sch, sch.get_loops(packed)[:1] if target.cores > 1 else [])
         elif level:
             packed = prim.pack_read(sch, blk, r.buffer, (s0 if level == 1 else s1)[-1], _vector_dim(b, r))
             if packed is not None:
                 packs.append(packed)
+    for buf, source in padded.items():
+        stage = sch.get_sblock(buf)
+        if cfg.text(padding.knob_name(b.name, source)) == "tile" and buf not in whole:  # a whole pack reads it before the tiles
+            sch.compute_at(stage, s0[-1], preserve_unit_loops=True)
+            _vectorize_inner(sch, stage, lanes_for(b, target))
+        else:
+            _schedule_padded_copy(sch, stage, target, lanes_for(b, target))
     prim.parallelize(sch, s0[: cfg.integer(f"{b.name}.parallel")])
     prim.auto_unroll(sch, sch.get_loops(blk)[0], cfg.integer(f"{b.name}.unroll"), explicit=True)
     vectorize = cfg.flag(f"{b.name}.vectorize")
@@ -351,6 +362,14 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
         init = prim.decompose(sch, blk, r0[0])
         if vectorize:
             sch.vectorize(sch.get_loops(init)[-1])
+
+
+def _schedule_padded_copy(sch: Any, stage: Any, target: Any, lanes: int) -> None:
+    """A padded copy at the root: its outer dimensions fused and run in parallel, each row vectorized."""
+    loops = sch.get_loops(stage)
+    if len(loops) > 1:
+        prim.parallelize(sch, loops[:-1] if target.cores > 1 else [])
+    _vectorize_inner(sch, stage, lanes)
 
 
 def _vectorize_inner(sch: Any, block: Any, lanes: int) -> None:

@@ -12,6 +12,9 @@ stage that writes the padded activation with that dimension split into blocks of
     X_pack[n, cb, h, w, ci] = if_then_else(1 <= h < H + 1 and 1 <= w < W + 1, X[n, cb * 4 + ci, h - 1, w - 1], 0)
     Y[n, k, oh, ow] += int32(X_pack[n, c // 4, oh + r, ow + s, c % 4]) * int32(F[k, c, r, s])
 
+With no channel to split (``channel_dim=None``) the stage only pads: a float conv2d reads
+``X_pack[n, c, oh + r, ow + s]`` with no bounds test in its innermost loop (the CPU rules' ``pad`` knob).
+
 The padding is the guarded read's own value (a quantized activation's zero point), so every sum
 is unchanged. The new stage carries the annotation ``PACK_ATTR`` naming the block it feeds: the
 CPU rules leave it to that block's tensorized schedule.
@@ -39,7 +42,7 @@ def guarded(func: Any, block: str, buffer: str) -> bool:
     return found is not None and any(_is_if_then_else(e) for e in _loads_of(found[1].body.value, buffer))
 
 
-def reason(func: Any, block: str, buffer: str, channel_dim: int, width: int) -> str | None:
+def reason(func: Any, block: str, buffer: str, channel_dim: int | None, width: int = 1) -> str | None:
     """Why ``materialize`` cannot pack ``buffer`` for ``block`` of ``func`` (None: it can)."""
     found = _find(func, block)
     if found is None:
@@ -48,21 +51,24 @@ def reason(func: Any, block: str, buffer: str, channel_dim: int, width: int) -> 
     read = _activation_read(blk, buffer)
     if isinstance(read, str):
         return read
-    load, _, _ = read
+    load, is_guarded, _ = read
+    if any(_int(x) is None for x in load.source.shape):
+        return f"{buffer} has a symbolic shape"
+    if channel_dim is None:
+        return None if is_guarded else f"block {block} reads {buffer} unguarded: there is no padding to materialize"
     idx = load.indices[channel_dim]
     extent = _int(load.source.shape[channel_dim])
     if not any(idx.same_as(iv.var) for iv in blk.iter_vars):
         return f"{buffer} is read at {idx} in dimension {channel_dim}; packing needs a plain reduction iterator there"
     if extent is None or extent % width:
         return f"{buffer}'s dimension {channel_dim} has extent {extent}, not a multiple of {width} (no channel padding is done)"
-    if any(_int(x) is None for x in load.source.shape):
-        return f"{buffer} has a symbolic shape"
     return None
 
 
-def materialize(func: Any, block: str, buffer: str, channel_dim: int, width: int) -> Any:
+def materialize(func: Any, block: str, buffer: str, channel_dim: int | None, width: int = 1) -> Any:
     """``func`` with a stage writing ``buffer`` padded and packed (``channel_dim`` split by ``width``
-    into an outer dimension in place and an inner one appended last) and ``block`` reading that.
+    into an outer dimension in place and an inner one appended last; ``None``: padded only) and
+    ``block`` reading that.
 
     Raises ValueError with ``reason``'s text when the read cannot be packed.
     """
@@ -86,7 +92,9 @@ def materialize(func: Any, block: str, buffer: str, channel_dim: int, width: int
         hi.append(max(0, int(bound.max_value) - (shape[d] - 1)) if d != channel_dim else 0)
     if not guarded and (any(lo) or any(hi)):
         raise ValueError(f"block {block} reads {buffer} unguarded outside its bounds")
-    packed_shape = [shape[d] + lo[d] + hi[d] if d != channel_dim else shape[d] // width for d in range(len(shape))] + [width]
+    packed_shape = [shape[d] + lo[d] + hi[d] if d != channel_dim else shape[d] // width for d in range(len(shape))]
+    if channel_dim is not None:
+        packed_shape.append(width)
     packed = tirx.decl_buffer(packed_shape, src.dtype, pack_name(buffer))
 
     # the packing stage: one spatial iterator per packed dimension
@@ -124,7 +132,8 @@ def materialize(func: Any, block: str, buffer: str, channel_dim: int, width: int
     plain = _analyzer(None)  # no iterator ranges: keep unit iterators (v_n) by name
     dst_idx = [(plain.simplify(idx + lo[d]) if lo[d] else idx) if d != channel_dim else tirx.floordiv(idx, width)
                for d, idx in enumerate(load.indices)]
-    dst_idx.append(tirx.floormod(load.indices[channel_dim], width))
+    if channel_dim is not None:
+        dst_idx.append(tirx.floormod(load.indices[channel_dim], width))
     new_load = tirx.BufferLoad(packed, dst_idx)
     old = _read_expr(blk, buffer)
     new_value = _replace(blk.body.value, old, new_load)

@@ -31,15 +31,29 @@ def test_a_config_that_does_not_apply_gets_a_missing_row(matmul_32, cpu1):
     assert np.isfinite(x[0]).all() and np.isnan(x[1]).all()
 
 
-def test_a_padded_conv_is_described_by_its_guard_free_twin(cpu1, rng):
+def test_a_padded_conv_that_keeps_its_guards_is_described_by_its_guard_free_twin(cpu1, rng):
+    from dsl.library import conv2d_nchw
+    from schedules.padding import twin_config
+
+    op = conv2d_nchw(padding=1).bind(N=1, C=4, H=8, W=8, K=4, R=3, S=3)
+    func, twin = lower(op), lower(op, guards=False)
+    configs = [c.replace(**{"Y.pad.X": "guard"}) for c in space_for(func, cpu1).sample(4, rng)]
+    described = ProgramFeatures(func, cpu1, twin=twin)(configs)
+    assert np.array_equal(described, ProgramFeatures(twin, cpu1)([twin_config(c) for c in configs]))
+    assert not np.array_equal(described, ProgramFeatures(func, cpu1)(configs))  # the guards are what differs
+
+
+def test_a_conv_that_copies_its_padding_out_is_described_as_it_is(cpu1, rng):
     from dsl.library import conv2d_nchw
 
     op = conv2d_nchw(padding=1).bind(N=1, C=4, H=8, W=8, K=4, R=3, S=3)
     func, twin = lower(op), lower(op, guards=False)
     configs = space_for(func, cpu1).sample(4, rng)
-    described = ProgramFeatures(func, cpu1, twin=twin)(configs)
-    assert np.array_equal(described, ProgramFeatures(twin, cpu1)(configs))
-    assert not np.array_equal(described, ProgramFeatures(func, cpu1)(configs))  # the guards are what differs
+    copied = [c.replace(**{"Y.pad.X": "copy"}) for c in configs]
+    described = ProgramFeatures(func, cpu1, twin=twin)(copied)
+    assert np.array_equal(described, ProgramFeatures(func, cpu1)(copied))
+    guarded = ProgramFeatures(func, cpu1, twin=twin)([c.replace(**{"Y.pad.X": "guard"}) for c in configs])
+    assert not np.array_equal(described, guarded)  # two programs, two descriptions
 
 
 def test_a_config_the_twin_rejects_is_described_by_the_program_itself(matmul_32, cpu1):
