@@ -7,7 +7,8 @@ Rules, by block role (see ``structure.py``); no rule looks at an op's name:
   2), a local accumulator tile or a fused element-wise epilogue at spatial level 1 or 2
   (``write_at``), packed panels of the reused inputs (``pack.<buffer>``), the outer spatial
   tiles fused and run in parallel, the innermost spatial loop vectorized, the register block
-  unrolled, TVM's auto-unroll pragma, and the reduction's init hoisted.
+  unrolled, TVM's auto-unroll pragma, and the reduction's init hoisted. A zero-padded read
+  (conv2d's) is copied padded out of the loop nest, whole or per outer tile (``pad``, ``padding.py``).
 - ``reduction`` without reuse (softmax / layer-norm statistics, pooling, reduce ops):
   parallel outer spatial loops, reduction innermost or a vectorized spatial loop innermost.
   A non-output one is computed at its consumer's slice loop (the row loop of softmax and
@@ -179,11 +180,21 @@ def _reuse_loop(b: BlockInfo) -> int | None:
 
 def _vector_tile_wants(extent: int, lanes: int) -> tuple[int, ...]:
     """Default inner factors of the vector loop: 2 registers' width, 4 tiles apart; when no
-    multiple of ``lanes`` divides ``extent`` (56), its largest divisor up to 4 registers (one tile
-    of 3.5 registers beats 4 of 14 lanes, each a partial register)."""
+    multiple of ``lanes`` divides ``extent`` (56), its largest divisor up to one register (14)."""
     if needs_guarded_splits(extent) or any(d % lanes == 0 for d in divisors(extent) if d <= MAX_REGISTER_TILE):
         return (1, 4, 2 * lanes)
-    return (1, 1, max(d for d in divisors(extent) if d <= min(4 * lanes, MAX_REGISTER_TILE)))
+    return (1, 1, max(d for d in divisors(extent) if d <= lanes))
+
+
+def _vector_tile_choices(extent: int, lanes: int) -> tuple[tuple[int, ...], ...]:
+    """Splits of the vector loop whose register tile is at most one register or whole registers.
+    LLVM splits a vector of 3.5 registers badly: conv2d 1x64x56x56 3x3 with a register tile of 56
+    or 28 lanes ran at 44-45 GFLOP/s, with 14 at 397 (16 lanes a register)."""
+    return tuple(c for c in split_choices(extent, 4, MAX_REGISTER_TILE) if c[-1] <= lanes or c[-1] % lanes == 0)
+
+
+#: independent accumulators a register tile wants (two FMA ports, four cycles each)
+ACCUMULATORS = 8
 
 
 def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
@@ -194,16 +205,17 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
         reuse = spatial[-2]
     out: list[Knob] = []
     outer_extents = []
+    vector_wants = _vector_tile_wants(b.iters[spatial[-1]].extent, lanes)
+    registers = math.ceil(vector_wants[-1] / lanes)
     for pos, it in enumerate(b.iters):
         if it.kind == "S":
             if pos == spatial[-1]:
-                wants = _vector_tile_wants(it.extent, lanes)
-            elif pos == reuse:
-                wants = (16, 2, 4)
+                wants = vector_wants
+                choices = _vector_tile_choices(it.extent, lanes)
             else:
-                wants = (1, 1, 1)
-            choices = split_choices(it.extent, 4, MAX_REGISTER_TILE)
-            default = pick_split(it.extent, 4, wants, MAX_REGISTER_TILE)
+                wants = (16, 2, max(1, ACCUMULATORS // registers)) if pos == reuse else (1, 1, 1)
+                choices = split_choices(it.extent, 4, MAX_REGISTER_TILE)
+            default = pick_split(it.extent, 4, wants, MAX_REGISTER_TILE, choices)
             outer_extents.append(default[0])
             doc = "spatial loop split into 4 levels (outer, ..., register tile)"
         else:

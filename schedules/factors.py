@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Sequence
 
 
 def divisors(n: int) -> tuple[int, ...]:
@@ -74,12 +75,15 @@ def split_choices(extent: int, levels: int, max_innermost: int | None = None) ->
     return tuple(sorted(out))
 
 
-def pick_split(extent: int, levels: int, wants: tuple[int, ...], max_innermost: int | None = None) -> tuple[int, ...]:
-    """The offered split closest to the wished inner factors ``wants`` (innermost last), for defaults.
+def pick_split(
+    extent: int, levels: int, wants: tuple[int, ...], max_innermost: int | None = None, choices: Sequence[tuple[int, ...]] | None = None
+) -> tuple[int, ...]:
+    """The offered split (of ``choices``, by default ``split_choices``) closest to the wished inner
+    factors ``wants`` (innermost last), for defaults.
 
     Closeness is the sum of |log2| distances of the inner factors; a guard-free split wins ties.
     """
-    choices = split_choices(extent, levels, max_innermost)
+    choices = choices if choices is not None else split_choices(extent, levels, max_innermost)
 
     def cost(c: tuple[int, ...]) -> tuple[float, int, tuple[int, ...]]:
         dist = sum(abs(math.log2(f) - math.log2(max(w, 1))) for f, w in zip(c[1:], wants))

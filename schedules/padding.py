@@ -36,8 +36,8 @@ def knobs(prog: Program, b: BlockInfo) -> list[Knob]:
     return [
         Knob(knob_name(b.name, buf), VALUES, default="copy",
              doc=f"{buf}'s zero padding: copy (a padded copy written once, before the tile loops), tile (the padded window "
-             f"written under the outermost tile loop) or guard (a bounds test on every read in the loop); ignored where "
-             f"a tensorized schedule already packs {buf}")
+             f"written under the outermost tile loop; as copy when pack 3 packs all of {buf} first) or guard (a bounds test "
+             f"on every read in the loop); ignored where a tensorized schedule already packs {buf}")
         for buf in padded_reads(prog, b)
     ]
 
@@ -55,6 +55,17 @@ def prepare(prog: Program, cfg: Config, target: Any) -> Program:
     if func is prog.func:
         return prog
     return analyze(func, {b.name: [it.name for it in b.iters] for b in prog.blocks})
+
+
+def separated(prog: Program) -> Any:
+    """``prog``'s PrimFunc with every padded read of a tiled block written by a stage of its own, the
+    form TOPI gives a padded conv2d (for a tuner that takes a PrimFunc and decides itself where the
+    padding is computed, as MetaSchedule does)."""
+    func = prog.func
+    for b in prog.blocks:
+        for buf in padded_reads(prog, b):
+            func = pack_activation.materialize(func, b.name, buf, None)
+    return func
 
 
 def twin_config(cfg: Config) -> Config | None:

@@ -154,10 +154,20 @@ def test_a_config_json_from_disk_applies(cpu, tmp_path):
 
 def test_the_default_register_tile_blocks_the_loop_that_reuses_each_loaded_vector(cpu):
     # conv2d NCHW: the output channel (not the output row, which indexes the input) reuses each
-    # input row; a 56-wide row no multiple of 16 lanes divides is one tile, not four of 14
+    # input row; a 56-wide row no multiple of 16 lanes divides gets a register tile of one partial
+    # register (14), so 8 output channels make the 8 accumulators
+    lanes = cpu.vector_lanes(32)
     conv = space_for(library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3), cpu).default()
-    assert conv["Y.tile.k"][-1] == 4 and conv["Y.tile.oh"][-1] == 1
-    assert conv["Y.tile.ow"] == (1, 1, 1, 56)
-    # matmul: the row loop i reuses each row of B; the vector tile is two registers wide
+    assert conv["Y.tile.k"][-1] == 8 and conv["Y.tile.oh"][-1] == 1
+    assert conv["Y.tile.ow"][-1] == max(d for d in (1, 2, 4, 7, 8, 14, 28, 56) if d <= lanes)
+    # matmul: the row loop i reuses each row of B; the vector tile is two registers wide, 4 rows
     mm = space_for(library.get("matmul").bind(M=256, N=256, K=256), cpu).default()
-    assert mm["C.tile.i"][-1] == 4 and mm["C.tile.j"][-1] == 32
+    assert mm["C.tile.i"][-1] == 4 and mm["C.tile.j"][-1] == 2 * lanes
+
+
+def test_a_vector_register_tile_is_at_most_one_register_or_whole_registers(cpu):
+    lanes = cpu.vector_lanes(32)
+    space = space_for(library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3), cpu)
+    inner = {c[-1] for c in space.knob("Y.tile.ow").choices}
+    assert inner == {d for d in (1, 2, 4, 7, 8, 14, 28, 56) if d <= lanes or d % lanes == 0}
+    assert {c[-1] for c in space.knob("Y.tile.k").choices} == {1, 2, 4, 8, 16, 32, 64}  # other loops keep every factor
