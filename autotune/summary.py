@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .baselines import numpy_equivalent, time_numpy
+from .baselines import NumpyTimer, numpy_equivalent
 from .store import Store
 from .tuner import TuneResult
 
@@ -93,8 +93,9 @@ def summarize(prepared: Any, result: TuneResult, store: Store, target: Any, with
     if with_numpy:
         found = numpy_equivalent(op.name, prepared.inputs, prepared.expected, prepared.check.rtol, prepared.check.atol)
         if found:
-            numpy_expr, fn = found
-            numpy_secs = time_numpy(fn, prepared.inputs)
+            numpy_expr = found[0]
+            with NumpyTimer(getattr(target, "cores", 1)) as time_numpy:
+                numpy_secs = time_numpy(op.name, numpy_expr, prepared.check.path, len(prepared.inputs))
     return TaskSummary(
         op=op.name,
         workload_key=prepared.task.workload_key,

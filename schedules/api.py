@@ -68,11 +68,36 @@ def applier(op_or_primfunc: Any, target: Any) -> Callable[[Config], Any]:
 
     prog = program_of(op_or_primfunc)
     rules = rules_for(target)
+    prepared = _preparer(prog, target)
+
+    def scheduled(config: Config) -> Any:
+        this, cfg = prepared(config)
+        sch = s_tir.Schedule(this.func, seed=1)
+        try:
+            rules.apply(sch, this, cfg, target)
+        except s_tir.schedule.ScheduleError as e:
+            first = str(e).strip().splitlines()[-1]
+            raise ScheduleError(f"the {target.kind} rules could not apply config {cfg.to_json()}: {first}") from None
+        return sch
+
+    return scheduled
+
+
+def scheduled_program(op_or_primfunc: Any, config: Config, target: Any) -> Any:
+    """The PrimFunc that ``config``'s schedule, and so its stored trace, applies to: the lowered op,
+    or the program a quantize, tensorize or pad knob rewrote it into (same parameters)."""
+    return _preparer(program_of(op_or_primfunc), target)(config)[0].func
+
+
+def _preparer(prog: Program, target: Any) -> Callable[[Config], tuple[Program, Config]]:
+    """``config -> (the program it schedules, its Config for that program)``, checking ``config``
+    against ``prog``'s space; each rewritten program is made once."""
+    rules = rules_for(target)
     space = Space(tuple(rules.knobs(prog, target)))
     quantized: dict[tuple[str, str], tuple[Any, Program, list[Any]]] = {}
     rewritten: dict[tuple[int, tuple[tuple[str, str], ...]], Program] = {}  # by the program (kept alive above) and its rewrite knobs
 
-    def scheduled(config: Config) -> Any:
+    def prepared(config: Config) -> tuple[Program, Config]:
         if not space.is_valid(config):
             explain_inapplicable(prog, space, config, target)  # why a value is not offered here, if it can say
             space.check(config)
@@ -92,16 +117,9 @@ def applier(op_or_primfunc: Any, target: Any) -> Callable[[Config], Any]:
         if key not in rewritten:
             # conv2d tensorized: its activation packed and padded; untensorized: its padding copied out of the loop
             rewritten[key] = padding.prepare(tensorize.prepare(this, cfg, target), cfg, target)
-        this = rewritten[key]
-        sch = s_tir.Schedule(this.func, seed=1)
-        try:
-            rules.apply(sch, this, cfg, target)
-        except s_tir.schedule.ScheduleError as e:
-            first = str(e).strip().splitlines()[-1]
-            raise ScheduleError(f"the {target.kind} rules could not apply config {cfg.to_json()}: {first}") from None
-        return sch
+        return rewritten[key], cfg
 
-    return scheduled
+    return prepared
 
 
 def rewrite_key(cfg: Config) -> tuple[tuple[str, str], ...]:

@@ -1,7 +1,7 @@
 """Export: replay the best record of each op, compile it, write ``<name>.so`` + ``<name>.json`` + ``<name>.h``.
 
 ``export_library([ExportItem("matmul", op)], target, db, out_dir)`` looks up the fastest ok record
-of every (workload, target, fingerprint), applies its Config with the same schedule step the
+of every (workload, target, fingerprint) whose Config this version's schedule space holds, applies its Config with the same schedule step the
 build workers use (``autotune.measure.builder.apply_config``) and compiles it with the same
 ``tvm.compile`` call, so the exported kernel computes exactly what was measured. Several ops
 go into one library. No record is a :class:`NoRecordError`, unless ``fallback="default"``
@@ -68,9 +68,20 @@ def choose_schedule(db: Any, op: Any, target: Any, fallback: str | None = None) 
     if fallback not in FALLBACKS:
         raise ValueError(f"unknown fallback {fallback!r}; expected one of {list(FALLBACKS)}")
     key = workload_key(op)
-    best = db.best(key, target.canonical(), target.fingerprint())
-    if best is not None:
-        return Schedule(best.config, "tuned", best)
+    fastest = db.top_k(key, target.canonical(), target.fingerprint(), REPLAY_CANDIDATES)
+    why = None
+    for rec in fastest:
+        why = _unschedulable(op, rec, target)
+        if why is None:
+            if rec is not fastest[0]:
+                logger.warning("%s: skipped %d faster records this opforge's schedule space no longer holds (%s); tune again to "
+                               "measure that region anew", op.name, fastest.index(rec), _unschedulable(op, fastest[0], target))
+            return Schedule(rec.config, "tuned", rec)
+    if fastest:
+        raise NoRecordError(
+            f"the {len(fastest)} fastest records of {op.name} (workload {key[:16]}) were tuned with a schedule space this "
+            f"opforge no longer has ({why}); they stay in the database, but tune again (opforge tune {op.name} ...) to export it"
+        )
     if fallback == "default":
         from dsl.lower import lower
         from schedules import space_for
@@ -83,6 +94,23 @@ def choose_schedule(db: Any, op: Any, target: Any, fallback: str | None = None) 
         f"{target.fingerprint()}) in the database{_elsewhere(db, key, target)}; tune it first (opforge tune {op.name} "
         f"--shape {sizes} --target {label}) or export the untuned default schedule with --fallback default"
     )
+
+
+#: how many of the fastest records export looks through for one this version's schedule space holds
+REPLAY_CANDIDATES = 20
+
+
+def _unschedulable(op: Any, record: Any, target: Any) -> str | None:
+    """Why this version's schedule space rejects ``record``'s Config (a knob added, a domain narrowed
+    since it was tuned), or None where it holds it."""
+    from schedules import Config, ScheduleError, space_for
+    from schedules.quantize import program_of
+
+    try:
+        space_for(program_of(op, record.config, record.calibration), target).check(Config.from_json(record.config))
+    except (ScheduleError, ValueError) as e:
+        return str(e)
+    return None
 
 
 def _elsewhere(db: Any, key: str, target: Any) -> str:

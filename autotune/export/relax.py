@@ -4,8 +4,9 @@
 add the lowered op as a ``call_tir`` PrimFunc tagged with its workload key. ``apply_database(mod,
 db, target)`` links every tagged PrimFunc to its stored workload in ``tuning_db.metaschedule``'s
 MetaSchedule adapter and runs TVM's ``MetaScheduleApplyDatabase``, which replays the best stored
-trace of each; ``build`` then compiles the model with TVM's default pipeline. A PrimFunc without
-a record stays untuned, as in any MetaSchedule flow. Importing this module imports TVM.
+trace of each (on the program the trace was recorded on: ``scheduled_programs``); ``build`` then
+compiles the model with TVM's default pipeline. A PrimFunc without a record stays untuned, as in
+any MetaSchedule flow. Importing this module imports TVM.
 """
 
 from __future__ import annotations
@@ -80,8 +81,34 @@ def database_for(db: Any, target: Any, mod: Any) -> Any:
     return adapter
 
 
+def scheduled_programs(mod: Any, db: Any, target: Any) -> Any:
+    """``mod`` with each opforge kernel replaced by the program its best record's schedule applies to.
+
+    A Config may rewrite the lowered op before scheduling it (a padded conv2d's padding copied into
+    a stage of its own), and the record's trace is of that program: MetaSchedule replays it there.
+    A record this version's schedule space does not hold leaves its kernel as lowered.
+    """
+    from schedules import Config, ScheduleError
+    from schedules.api import scheduled_program
+
+    mod = mod.clone()
+    for name, func in tagged_funcs(mod).items():
+        best = db.best(str(func.attrs[WORKLOAD_ATTR]), target.canonical(), target.fingerprint())
+        if best is None:
+            continue
+        try:
+            program = scheduled_program(func, Config.from_json(best.config), target)
+        except ScheduleError:
+            continue
+        for k, v in func.attrs.items():
+            program = program.with_attr(k, v)
+        mod.update_func(mod.get_global_var(name), program)
+    return mod
+
+
 def apply_database(mod: Any, db: Any, target: Any) -> tuple[Any, list[str]]:
     """``mod`` with the best stored schedule of each opforge kernel applied, and the kernels it scheduled."""
+    mod = scheduled_programs(mod, db, target)
     adapter = database_for(db, target, mod)
     with target.tvm_target(), adapter:
         scheduled = relax.transform.MetaScheduleApplyDatabase(enable_warning=False)(mod)

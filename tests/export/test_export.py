@@ -143,3 +143,47 @@ def test_an_edge_target_is_cross_compiled_with_its_toolchain(tuned, tmp_path: Pa
     header = result.library.read_bytes()[:20]
     assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183  # EM_AARCH64
     assert result.manifest.target.kind == target.kind and result.manifest.target.device == "cpu"
+
+
+def _older_space_record(best, run_secs: float):
+    """``best`` as a record of an older opforge: its Config lacks a knob today's space has, and it ran fastest."""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    config = json.loads(best.config)
+    del config["C.unroll_regs"]
+    return dataclasses.replace(best, config=json.dumps(config, sort_keys=True), run_secs=(run_secs,) * 3,
+                               created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def test_a_record_the_schedule_space_no_longer_holds_is_passed_over_for_the_fastest_one_it_does(tuned, tmp_path: Path, caplog) -> None:
+    import shutil
+
+    from dsl.key import workload_key
+
+    db_path = tmp_path / "old.db"
+    shutil.copy(tuned.url.removeprefix("sqlite:///"), db_path)
+    with open_db(f"sqlite:///{db_path}") as db:
+        best = db.best(workload_key(tuned.op), tuned.target.canonical(), tuned.target.fingerprint())
+        db.add_record(_older_space_record(best, best.median_secs / 10))
+        assert db.best(workload_key(tuned.op), tuned.target.canonical(), tuned.target.fingerprint()).config != best.config
+        with caplog.at_level("WARNING"):
+            result = export_library([ExportItem("matmul", tuned.op)], tuned.target, db, tmp_path / "out")
+    (k,) = result.manifest.kernels
+    assert k.config == best.config and k.record["uid"] == best.uid
+    assert "skipped 1 faster records" in caplog.text and "C.unroll_regs" in caplog.text
+
+
+def test_only_records_of_an_older_schedule_space_is_one_clear_error(tuned, tmp_path: Path) -> None:
+    from dsl.key import workload_key
+    from tuning_db import TargetInfo, Workload
+    from dsl.key import canonical_text
+
+    with open_db(tuned.url) as db:
+        best = db.best(workload_key(tuned.op), tuned.target.canonical(), tuned.target.fingerprint())
+    with open_db(f"sqlite:///{tmp_path / 'only_old.db'}") as db:
+        db.add_workload(Workload(key=best.workload_key, text=canonical_text(tuned.op), op_name="matmul"))
+        db.add_target(TargetInfo.of(tuned.target))
+        db.add_record(_older_space_record(best, best.median_secs))
+        with pytest.raises(NoRecordError, match=r"tuned with a schedule space this opforge no longer has \(config has no value for knob C.unroll_regs"):
+            export_library([ExportItem("matmul", tuned.op)], tuned.target, db, tmp_path / "out")

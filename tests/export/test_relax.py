@@ -79,3 +79,33 @@ def test_a_kernel_without_records_stays_untuned(layers, host1) -> None:
     with open_db("sqlite://") as empty:
         _, scheduled = orx.apply_database(_mlp(layers), empty, host1)
     assert scheduled == []
+
+
+def test_a_padded_conv_is_scheduled_on_the_program_its_trace_was_recorded_on(host1, tmp_path, rng) -> None:
+    # the default Config copies conv2d's padding into a stage of its own, so its trace names a block
+    # (X_pack) the lowered op does not have: MetaSchedule must replay it on the rewritten program
+    from autotune.session import TuneOptions, TuningSession
+    from autotune.store import DBStore
+    from dsl.key import workload_key
+    from dsl.library import conv2d_nchw
+    from dsl.reference import reference
+
+    op = conv2d_nchw(padding=1).bind(N=1, C=8, H=10, W=10, K=16, R=3, S=3)
+    store = DBStore.open(f"sqlite:///{tmp_path / 'conv.db'}")
+    options = TuneOptions(trials=1, seed=0, build_workers=1, repeats=2, min_repeat_ms=1)
+    with TuningSession(host1, options) as session:
+        session.tuner(session.prepare(op), store).tune(options.budget())
+    assert '"Y.pad.X":"copy"' in store.db.best(workload_key(op), host1.canonical(), host1.fingerprint()).config
+    bb = relax.BlockBuilder()
+    x, w = relax.Var("x", relax.TensorType((1, 8, 10, 10), "float32")), relax.Var("w", relax.TensorType((16, 8, 3, 3), "float32"))
+    with bb.function("main", [x, w]):
+        with bb.dataflow():
+            y = bb.emit_output(orx.emit(bb, op, x, w))
+        bb.emit_func_output(y)
+    tuned, scheduled = orx.apply_database(bb.get(), store.db, host1)
+    store.close()
+    assert scheduled == [orx.kernel_symbol(op)]
+    assert "X_pack" in orx.tagged_funcs(tuned)[orx.kernel_symbol(op)].script()
+    xs, ws = rng.standard_normal((1, 8, 10, 10)).astype(np.float32), rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    out, _ = _run(tuned, host1, [xs, ws])
+    np.testing.assert_allclose(out, reference(op, xs, ws), rtol=1e-4, atol=1e-4)
