@@ -106,8 +106,9 @@ def _unschedulable(op: Any, record: Any, target: Any) -> str | None:
     from schedules import Config, ScheduleError, space_for
     from schedules.quantize import program_of
 
+    program = program_of(op, record.config, record.calibration)  # a record without its calibration is its own error
     try:
-        space_for(program_of(op, record.config, record.calibration), target).check(Config.from_json(record.config))
+        space_for(program, target).check(Config.from_json(record.config))
     except (ScheduleError, ValueError) as e:
         return str(e)
     return None
