@@ -129,8 +129,9 @@ class TuningSession:
         store: Store,
         cost_model: CostModel | None = None,
         on_trial: Callable[[TrialEvent], None] | None = None,
+        initial: Sequence[Any] | None = None,
     ) -> Tuner:
-        """A Tuner for one prepared op; the untuned default Config is measured first."""
+        """A Tuner for one prepared op; ``initial`` Configs (the untuned default unless given) are measured first."""
         o = self.options
         model = cost_model if cost_model is not None else (make_cost_model(o.cost_model, o.seed) if o.strategy == "evolutionary" else None)
         features = self.features_for(prepared)
@@ -143,7 +144,7 @@ class TuningSession:
             prepared.task, prepared.func, prepared.space, strategy, self.builder, self.runner, model, store, features,
             prepared.args, prepared.check, batch_size=o.batch_size, on_trial=on_trial,
             other_features=self.other_features, warm_start_limit=o.warm_start_limit,
-            initial=(prepared.space.default(),), strategy_name=o.strategy, slow_cutoff=o.slow_cutoff, screen=screen,
+            initial=tuple(initial) if initial is not None else (prepared.space.default(),), strategy_name=o.strategy, slow_cutoff=o.slow_cutoff, screen=screen,
         )
 
     def measure(self, prepared: Prepared, config: Any) -> MeasureResult:

@@ -28,10 +28,14 @@ def workload(name: str, small: bool) -> Any:
     return build().bind(**(small_sizes if small else sizes))
 
 
-def tune_in_memory(op: Any, target: Any, strategy: str, trials: int, seed: int, budget: Any = None, on_trial: Any = None, **options: Any) -> Any:
+def tune_in_memory(
+    op: Any, target: Any, strategy: str, trials: int, seed: int, budget: Any = None, on_trial: Any = None, with_default: bool = True,
+    **options: Any,
+) -> Any:
     """One run with a fresh in-memory store (no warm start): the TuneResult with its history.
 
-    ``budget`` replaces the plain ``trials`` budget (anything with ``max_trials`` and ``stop_reason``).
+    ``budget`` replaces the plain ``trials`` budget (anything with ``max_trials`` and ``stop_reason``);
+    ``with_default=False`` leaves out the rule-derived default Config the tuner measures first.
     """
     from autotune.session import TuneOptions, TuningSession
     from autotune.store import MemoryStore
@@ -39,7 +43,8 @@ def tune_in_memory(op: Any, target: Any, strategy: str, trials: int, seed: int, 
     opts = TuneOptions(trials=trials, strategy=strategy, seed=seed, **options)
     with TuningSession(target, opts) as session:
         prepared = session.prepare(op)
-        return session.tuner(prepared, MemoryStore(), on_trial=on_trial).tune(budget or opts.budget())
+        initial = None if with_default else ()
+        return session.tuner(prepared, MemoryStore(), on_trial=on_trial, initial=initial).tune(budget or opts.budget())
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Sample efficiency: model-guided (evolutionary + XGBoost) against random search, same run.
 
 For each workload and seed, both searches tune from scratch (in-memory store, no warm start, both
-measuring the rule-derived default schedule first): random search for ``--trials`` trials, then
+measuring the rule-derived default schedule first, or neither with ``--without-default``): random search for ``--trials`` trials, then
 guided search until it reaches random's best (never fewer than half the trials, never more than
 all). The best Configs of both at 64 and 128 trials (and the default) are then measured again in
 interleaved rounds, so the ratio guided/random at 128 (goal >= 1.2) compares kernels under the same
@@ -59,22 +59,26 @@ def remeasure(op: object, target: object, configs: dict[str, object], seed: int,
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def compare(name: str, op: object, target: object, trials: int, seed: int, rounds: int) -> dict[str, object]:
+def compare(name: str, op: object, target: object, trials: int, seed: int, rounds: int, with_default: bool = True) -> dict[str, object]:
     """Random search for ``trials``, then guided search until it matches random's best (at least half the trials).
 
     The best Configs at 64 and at half the trials of both searches are measured again together at the
     end, so the ratios compare kernels under the same load, not measurements made minutes apart.
+    ``with_default=False``: neither search measures the rule-derived default first (the searches alone).
     """
+    from schedules import space_for
+
     rand_best, guided_best = BestConfigs(), BestConfigs()
-    rand = tune_in_memory(op, target, "random", trials, seed, on_trial=rand_best)
+    rand = tune_in_memory(op, target, "random", trials, seed, on_trial=rand_best, with_default=with_default)
     half = trials // 2
-    guided = tune_in_memory(op, target, "evolutionary", trials, seed, budget=UntilReached(half, trials, rand.best_secs), on_trial=guided_best)
+    guided = tune_in_memory(op, target, "evolutionary", trials, seed, budget=UntilReached(half, trials, rand.best_secs), on_trial=guided_best,
+                            with_default=with_default)
     best = {
         "guided_64": guided_best.at(64), f"guided_{half}": guided_best.at(half),
-        "random_64": rand_best.at(64), f"random_{half}": rand_best.at(half), "default": rand_best.at(1),
+        "random_64": rand_best.at(64), f"random_{half}": rand_best.at(half), "default": space_for(op, target).default(),
     }
     again = remeasure(op, target, best, seed, rounds)
-    r: dict[str, object] = {"workload": name, "seed": seed, "trials": trials,
+    r: dict[str, object] = {"workload": name, "seed": seed, "trials": trials, "with_default": with_default,
                             "configs": {k: c.to_json() if c is not None else None for k, c in best.items()}}  # type: ignore[attr-defined]
     for label, secs in again.items():
         r[f"{label}_gflops"] = gflops(op, secs)
@@ -98,6 +102,8 @@ def main() -> None:
     p.add_argument("--small", action="store_true", help="small shapes, for a smoke run")
     p.add_argument("--out", default=None, help="append each row as a JSON line to this file as it is measured")
     p.add_argument("--rounds", type=int, default=5, help="interleaved re-measurements of the best Configs")
+    p.add_argument("--without-default", action="store_true",
+                   help="neither search measures the rule-derived default first: the searches alone, from nothing")
     a = p.parse_args()
     from targets import get_target
 
@@ -107,7 +113,7 @@ def main() -> None:
     for name in a.workloads.split(","):
         op = workload(name, a.small)
         for seed in (int(s) for s in a.seeds.split(",")):
-            r = compare(name, op, target, a.trials, seed, a.rounds)
+            r = compare(name, op, target, a.trials, seed, a.rounds, with_default=not a.without_default)
             rows.append(r)
             if a.out:
                 with open(a.out, "a") as f:
