@@ -18,6 +18,25 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, THREADS)
 
 
+def blas_in_use() -> str:
+    """numpy's BLAS and, for OpenBLAS, the kernels it picked for this CPU (a Haswell core type on an
+    AVX-512 CPU means numpy runs AVX2 code: worth knowing beside the ratio)."""
+    import ctypes
+    import glob
+
+    import numpy as np
+
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    text = f"numpy {np.__version__}, {blas.get('name')} {blas.get('version')}"
+    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*")):
+        for symbol in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(ctypes.CDLL(lib), symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return f"{text}, core type {fn().decode()}"
+    return text
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=256)
@@ -49,6 +68,7 @@ def main() -> None:
     print(f"matmul {a.size}^3 float32, {a.trials} trials, seed {a.seed}, {THREADS} threads")
     print(f"opforge tuned: {t_mine * 1e3:.3f} ms  {flops / t_mine / 1e9:.1f} GFLOP/s")
     print(f"numpy a @ b:   {t_np * 1e3:.3f} ms  {flops / t_np / 1e9:.1f} GFLOP/s")
+    print(f"numpy's BLAS: {blas_in_use()}")
     print(f"ratio opforge/numpy (GFLOP/s): {t_np / t_mine:.2f}x (goal >= 1.0)")
     print(f"config: {result.best_config.to_json()}")
 
