@@ -28,9 +28,10 @@ def blas_in_use() -> str:
 
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     text = f"numpy {np.__version__}, {blas.get('name')} {blas.get('version')}"
-    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*")):
+    for path in glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*")):
+        lib = ctypes.CDLL(path)
         for symbol in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
-            fn = getattr(ctypes.CDLL(lib), symbol, None)
+            fn = getattr(lib, symbol, None)
             if fn is not None:
                 fn.restype = ctypes.c_char_p
                 return f"{text}, core type {fn().decode()}"

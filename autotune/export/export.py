@@ -69,18 +69,19 @@ def choose_schedule(db: Any, op: Any, target: Any, fallback: str | None = None) 
         raise ValueError(f"unknown fallback {fallback!r}; expected one of {list(FALLBACKS)}")
     key = workload_key(op)
     fastest = db.top_k(key, target.canonical(), target.fingerprint(), REPLAY_CANDIDATES)
-    why = None
+    reasons: list[str] = []  # why each faster record was passed over, fastest first
     for rec in fastest:
         why = _unschedulable(op, rec, target)
         if why is None:
-            if rec is not fastest[0]:
+            if reasons:
                 logger.warning("%s: skipped %d faster records this opforge's schedule space no longer holds (%s); tune again to "
-                               "measure that region anew", op.name, fastest.index(rec), _unschedulable(op, fastest[0], target))
+                               "measure that region anew", op.name, len(reasons), reasons[0])
             return Schedule(rec.config, "tuned", rec)
+        reasons.append(why)
     if fastest:
         raise NoRecordError(
             f"the {len(fastest)} fastest records of {op.name} (workload {key[:16]}) were tuned with a schedule space this "
-            f"opforge no longer has ({why}); they stay in the database, but tune again (opforge tune {op.name} ...) to export it"
+            f"opforge no longer has ({reasons[-1]}); they stay in the database, but tune again (opforge tune {op.name} ...) to export it"
         )
     if fallback == "default":
         from dsl.lower import lower
