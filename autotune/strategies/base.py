@@ -37,6 +37,7 @@ class SearchState:
         self.seen: set[str] = set()
         self.costs: dict[str, float] = {}
         self.configs: dict[str, Any] = {}
+        self.history: list[float] = []  # cost of each observed trial, in order
 
     def mark(self, configs: Sequence[Any]) -> None:
         for c in configs:
@@ -50,11 +51,24 @@ class SearchState:
             self.seen.add(key)
             self.configs[key] = c
             self.costs[key] = min(self.costs.get(key, math.inf), cost_of(r))
+            self.history.append(cost_of(r))
 
     def best(self, n: int) -> list[Any]:
         """The ``n`` fastest measured Configs that did not fail."""
         ranked = sorted((cost, key) for key, cost in self.costs.items() if math.isfinite(cost))
         return [self.configs[key] for _, key in ranked[:n]]
+
+    def trials_since_gain(self, min_gain: float = 0.0) -> int:
+        """Trials observed since the best cost last fell by more than ``min_gain`` (a share) below
+        the best at the gain before; all of them while none succeeded. Small steps add up: five 1%
+        steps are one 5% gain."""
+        best, since = math.inf, 0
+        for cost in self.history:
+            if cost < best * (1.0 - min_gain):  # inf * (1 - g) is inf: the first success counts
+                best, since = cost, 0
+            else:
+                since += 1
+        return since
 
     def fresh_random(self, k: int, max_rounds: int = 8) -> list[Any]:
         """Up to ``k`` random valid Configs not seen before (fewer once the space runs dry)."""

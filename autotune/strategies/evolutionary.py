@@ -13,6 +13,13 @@ it has seen nothing). 0.1, one random Config in a batch of 8, found better kerne
 (298 -> 282): a random Config of these spaces runs at a tenth of the best. Until the model has
 learnt something (``score`` returns None), proposals are random.
 
+A search that finds one good basin early polishes it: the model, trained on that basin, scores its
+neighbours highest. Once ``stale_after`` trials went by without the best time falling by
+``stale_gain`` (3%: steps of 1% are mostly noise and add up anyway), ``stale_epsilon`` (half) of
+each batch explores, until a gain. From scratch on dense 1024 + bias + relu, a search that found a
+185 GFLOP/s basin by trial 8 spent the next 120 trials in it (best 224) while random search's
+best was 405, a 4 x 32 register tile elsewhere.
+
 ``screen`` (optional) is a second, cheap opinion (a cost model over the space's own encoding): once
 it has learnt, it ranks the populations of every generation, and ``score`` only rescores its
 ``shortlist * k`` best fresh Configs (and the best-screened random samples) before the pick. The
@@ -56,9 +63,16 @@ class EvolutionaryStrategy:
         shortlist: int = 8,
         identity: Identity | None = None,
         model_population: int = 128,
+        stale_after: int | None = 16,
+        stale_epsilon: float = 0.5,
+        stale_gain: float = 0.03,
     ) -> None:
-        if not 0.0 <= epsilon <= 1.0:
-            raise ValueError(f"epsilon is a share of random proposals in [0, 1], got {epsilon}")
+        if not (0.0 <= epsilon <= 1.0 and 0.0 <= stale_epsilon <= 1.0):
+            raise ValueError(f"epsilon and stale_epsilon are shares of random proposals in [0, 1], got {epsilon}, {stale_epsilon}")
+        if not 0.0 <= stale_gain < 1.0:
+            raise ValueError(f"stale_gain is a share of the best time in [0, 1), got {stale_gain}")
+        if stale_after is not None and stale_after < 1:
+            raise ValueError(f"stale_after counts trials without improvement (>= 1, or None for never), got {stale_after}")
         if min(population, model_population) < 2 or generations < 0:
             raise ValueError(f"population and model_population must be >= 2 and generations >= 0, got {population}, {model_population}, {generations}")
         if diversity < 1:
@@ -79,13 +93,24 @@ class EvolutionaryStrategy:
         self.shortlist = shortlist
         self.identity = identity
         self.model_population = model_population
+        self.stale_after = stale_after
+        self.stale_epsilon = stale_epsilon
+        self.stale_gain = stale_gain
 
     def observe(self, configs: Sequence[Any], results: Sequence[Any]) -> None:
         self._state.observe(configs, results)
 
+    @property
+    def exploration(self) -> float:
+        """The share of a batch that explores now: ``stale_epsilon`` once ``stale_after`` trials went
+        by without a gain over ``stale_gain`` (the search is polishing one basin), else ``epsilon``."""
+        stale = self.stale_after is not None and self._state.trials_since_gain(self.stale_gain) >= self.stale_after
+        return max(self.epsilon, self.stale_epsilon) if stale else self.epsilon
+
     def propose(self, k: int) -> list[Any]:
-        n_random = int(round(self.epsilon * k))
-        if self.epsilon > 0 and k > 1:
+        share = self.exploration
+        n_random = int(round(share * k))
+        if share > 0 and k > 1:
             n_random = max(n_random, 1)  # keep exploring even in small batches: round(4 * 0.1) == 0
         vetted = n_random // 2  # half the exploration: the best-scored of the random samples scored anyway
         guided = self._guided(k - n_random, vetted) if self.score is not None else []

@@ -108,6 +108,57 @@ def test_diverse_pick_weighs_new_knob_values_against_rank():
     assert diverse_pick(ranked, 9) == ranked
 
 
+def test_search_state_counts_trials_since_the_best_gained_enough():
+    from autotune.strategies import SearchState
+
+    space, _ = load_landscape()
+    state = SearchState(space, np.random.default_rng(0))
+    configs = space.sample(8, np.random.default_rng(1))
+    state.observe(configs[:3], [math.inf, 2.0, 3.0])  # a failure, the first success, a slower one
+    assert state.trials_since_gain(0.03) == 1
+    state.observe(configs[3:5], [1.96, math.nan])  # 2% faster: a gain, but not a 3% one
+    assert (state.trials_since_gain(0.0), state.trials_since_gain(0.03)) == (1, 3)
+    state.observe(configs[5:6], [1.93])  # 3.5% below 2.0: small steps add up
+    assert state.trials_since_gain(0.03) == 0
+    state.observe(configs[6:], [1.0, 5.0])
+    assert state.trials_since_gain(0.03) == 1
+
+
+def test_a_search_that_stopped_improving_explores_more_until_it_improves():
+    space, _ = load_landscape()
+
+    def score(cs):
+        return np.array([-float(c["tile_i"]) for c in cs])  # the model loves tile_i == 1
+
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.1, stale_after=8, stale_epsilon=0.5)
+    plain_random = []
+    fresh_random = strat._state.fresh_random
+    strat._state.fresh_random = lambda k, **kw: plain_random.append(k) or fresh_random(k, **kw)
+
+    first = strat.propose(8)
+    assert strat.exploration == 0.1 and sum(c["tile_i"] == 1 for c in first) >= 7 and plain_random == [1]
+    strat.observe(first, [1.0] * 8)  # the first improves, seven do not
+    assert strat.exploration == 0.1
+    second = strat.propose(8)
+    strat.observe(second, [2.0] * 8)
+    assert strat.exploration == 0.5
+    stale = strat.propose(8)
+    # four guided picks, two best-scored random samples, two plain random ones
+    assert plain_random[-1] == 2 and all(c["tile_i"] == 1 for c in stale[:6])
+    strat.observe(stale, [0.99] + [2.0] * 7)  # 1% faster is noise, not a way out
+    assert strat.exploration == 0.5
+    strat.observe(strat.propose(8), [0.5] + [2.0] * 7)
+    assert strat.exploration == 0.1
+
+
+def test_stale_exploration_settings_are_checked():
+    space, _ = load_landscape()
+    with pytest.raises(ValueError, match="stale_after"):
+        make_strategy("evolutionary", space, np.random.default_rng(0), stale_after=0)
+    with pytest.raises(ValueError, match="stale_epsilon"):
+        make_strategy("evolutionary", space, np.random.default_rng(0), stale_epsilon=1.5)
+
+
 def test_half_the_exploration_is_the_best_scored_random_sample():
     space, _ = load_landscape()
 
