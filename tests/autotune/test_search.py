@@ -130,7 +130,7 @@ def test_a_search_that_stopped_improving_explores_more_until_it_improves():
     def score(cs):
         return np.array([-float(c["tile_i"]) for c in cs])  # the model loves tile_i == 1
 
-    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.1, stale_after=8, stale_epsilon=0.5)
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.1, stale_after=8, stale_epsilon=0.5, explore_first=0)
     plain_random = []
     fresh_random = strat._state.fresh_random
     strat._state.fresh_random = lambda k, **kw: plain_random.append(k) or fresh_random(k, **kw)
@@ -151,12 +151,29 @@ def test_a_search_that_stopped_improving_explores_more_until_it_improves():
     assert strat.exploration == 0.1
 
 
+def test_the_first_trials_explore_before_the_model_is_trusted():
+    space, _ = load_landscape()
+
+    def score(cs):
+        return np.array([-float(c["tile_i"]) for c in cs])
+
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.1, stale_after=None, stale_epsilon=0.5, explore_first=16)
+    shares = []
+    for _ in range(3):
+        shares.append(strat.exploration)
+        batch = strat.propose(8)
+        strat.observe(batch, [1.0 / (1 + len(strat._state.history) + i) for i in range(8)])  # every trial a gain
+    assert shares == [0.5, 0.5, 0.1]
+
+
 def test_stale_exploration_settings_are_checked():
     space, _ = load_landscape()
     with pytest.raises(ValueError, match="stale_after"):
         make_strategy("evolutionary", space, np.random.default_rng(0), stale_after=0)
     with pytest.raises(ValueError, match="stale_epsilon"):
         make_strategy("evolutionary", space, np.random.default_rng(0), stale_epsilon=1.5)
+    with pytest.raises(ValueError, match="explore_first"):
+        make_strategy("evolutionary", space, np.random.default_rng(0), explore_first=-1)
 
 
 def test_half_the_exploration_is_the_best_scored_random_sample():
@@ -165,7 +182,7 @@ def test_half_the_exploration_is_the_best_scored_random_sample():
     def score(cs):
         return np.array([float(c["tile_j"]) + 0.01 * float(c["unroll"]) for c in cs])
 
-    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.25)
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, epsilon=0.25, explore_first=0)
     vetted = strat.propose(8)[-2]  # guided picks, then the vetted sample, then the random one
     others = score(space.sample(400, np.random.default_rng(1)))
     assert score([vetted])[0] >= np.percentile(others, 95)
@@ -413,7 +430,7 @@ def test_identity_passes_over_configs_of_a_measured_or_proposed_program(identity
     measured, repeats = [], 0
     for _ in range(4):
         batch = strat.propose(8)
-        chosen = _program(batch[:7])  # the guided picks and the vetted sample; the last one is random
+        chosen = _program(batch)  # the guided picks, the vetted samples and the random ones
         repeats += len(chosen) - len(set(chosen)) + len(set(chosen) & set(_program(measured)))
         strat.observe(batch, [1.0] * len(batch))
         measured += batch
