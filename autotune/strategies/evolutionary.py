@@ -20,13 +20,14 @@ each batch explores, until a gain. From scratch on dense 1024 + bias + relu (see
 without it found a 139 GFLOP/s basin at trial 5 and spent the rest of its 128 trials there (best
 224), while random search's best was 405, a 4 x 32 register tile elsewhere.
 
-A model trained on one basin cannot rank the rest of the space: trained on that run's 128 trials,
-XGBoost ranked random search's 128 Configs with a Spearman correlation of 0.1-0.2 (the 405 one 55th),
-against 0.6 when trained on 24 trials drawn across the space. So the first ``explore_first`` trials
-(32) explore at ``stale_epsilon`` as well, before the model's picks take over: over 3 seeds each,
-without the default, the best at 128 trials went from 210 / 510 / 435 to 359 / 465 / 469 GFLOP/s
-on dense, 475 / 477 / 413 to 459 / 497 / 491 on matmul, and 265 / 251 / 280 to 445 / 250 / 242 on
-conv2d (where other runs of seed 0 without it also reached 450: one run per seed is noisy).
+A model trained on one basin knows little of the rest of the space: trained on that run's 128
+trials, XGBoost ranked random search's 128 Configs with a Spearman correlation of 0.1-0.2 and put
+the 405 one 55th. So the first ``explore_first`` trials (32) explore at ``stale_epsilon`` as well,
+and the model learns from a spread of the space before its picks take over: in runs of 128 trials
+from scratch (no default), 3 seeds each, the best measured during the search went from 210 / 510 /
+435 to 359 / 465 / 469 GFLOP/s on dense, 475 / 477 / 413 to 459 / 497 / 491 on matmul, and 265 / 251
+/ 280 to 445 / 250 / 242 on conv2d (where other runs of seed 0 without it also reached 450: one run
+per seed is noisy).
 
 ``screen`` (optional) is a second, cheap opinion (a cost model over the space's own encoding): once
 it has learnt, it ranks the populations of every generation, and ``score`` only rescores its
@@ -40,7 +41,8 @@ of ``model_population``: on conv2d, 512 instead of 128 took the median best at 1
 ``identity`` (optional) keys each Config by the program it schedules: a Config whose program was
 measured already, or is proposed in the same batch, is passed over. Knobs a rule ignores (a fused
 epilogue's own vector width) otherwise give new Configs of old programs, and the diverse pick even
-favours them for their new knob values.
+favours them for their new knob values. Random proposals are passed over too, while the draws find
+other programs: with 32 trials of half exploration, they are a quarter of a run's first trials.
 """
 
 from __future__ import annotations
