@@ -128,16 +128,16 @@ class EvolutionaryStrategy:
         if share > 0 and k > 1:
             n_random = max(n_random, 1)  # keep exploring even in small batches: round(4 * 0.1) == 0
         vetted = n_random // 2  # half the exploration: the best-scored of the random samples scored anyway
-        measured = set(self._programs(list(self._state.configs.values())).values())
-        guided = self._guided(k - n_random, vetted, measured) if self.score is not None else []
+        taken = set(self._programs(list(self._state.configs.values())).values())  # measured, then picked
+        guided = self._guided(k - n_random, vetted, taken) if self.score is not None else []
         self._state.mark(guided)
-        out = guided + self._random(k - len(guided), measured | set(self._programs(guided).values()))
+        out = guided + self._random(k - len(guided), taken)
         self._state.mark(out[len(guided):])
         return out
 
     def _random(self, n: int, taken: set[Any], rounds: int = 4) -> list[Any]:
         """``n`` fresh random Configs, passing over those of a program in ``taken`` (measured or
-        picked already) while the draws find others."""
+        picked already) while the draws find others; adds the programs it picks to ``taken``."""
         if self.identity is None:
             return self._state.fresh_random(n)
         out: list[Any] = []
@@ -163,9 +163,9 @@ class EvolutionaryStrategy:
         s = np.asarray(s, dtype=np.float64)
         return np.where(np.isfinite(s), s, -np.inf)
 
-    def _guided(self, k: int, vetted: int, measured: set[Any]) -> list[Any]:
+    def _guided(self, k: int, vetted: int, taken: set[Any]) -> list[Any]:
         """``k`` picks from the evolved population, then ``vetted`` best-scored fresh random samples,
-        none of a program in ``measured``."""
+        none of a program in ``taken`` (the measured ones); adds the programs it picks to ``taken``."""
         if k + vetted <= 0:
             return []
         evolved = self._evolve()
@@ -185,10 +185,12 @@ class EvolutionaryStrategy:
             fresh.sort(key=lambda c: -scored[c.to_json()][1])
             new_samples.sort(key=lambda c: -scored[c.to_json()][1])
         program = self._programs(fresh + new_samples)
-        ranked = [c for c in _first_of_each(fresh, program) if program[c.to_json()] not in measured]
+        ranked = [c for c in _first_of_each(fresh, program) if program[c.to_json()] not in taken]
         picked = diverse_pick(ranked[: self.diversity * k], k)
-        taken = measured | {program[c.to_json()] for c in picked}
-        return picked + [c for c in new_samples if program[c.to_json()] not in taken][:vetted]
+        taken |= {program[c.to_json()] for c in picked}
+        picked += [c for c in new_samples if program[c.to_json()] not in taken][:vetted]
+        taken |= {program[c.to_json()] for c in picked}
+        return picked
 
     def _evolve(self) -> tuple[dict[str, tuple[Any, float]], set[str], bool] | None:
         """Every candidate of every generation with its score, the random samples' JSON, and whether
