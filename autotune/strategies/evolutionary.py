@@ -188,9 +188,9 @@ class EvolutionaryStrategy:
         ranked = [c for c in _first_of_each(fresh, program) if program[c.to_json()] not in taken]
         picked = diverse_pick(ranked[: self.diversity * k], k)
         taken |= {program[c.to_json()] for c in picked}
-        picked += [c for c in new_samples if program[c.to_json()] not in taken][:vetted]
-        taken |= {program[c.to_json()] for c in picked}
-        return picked
+        vetted_picks = [c for c in new_samples if program[c.to_json()] not in taken][:vetted]
+        taken |= {program[c.to_json()] for c in vetted_picks}
+        return picked + vetted_picks
 
     def _evolve(self) -> tuple[dict[str, tuple[Any, float]], set[str], bool] | None:
         """Every candidate of every generation with its score, the random samples' JSON, and whether
