@@ -171,6 +171,34 @@ class Space:
                 out.append(new)
         return out
 
+    def exchange(self, cfg: Config, rng: np.random.Generator, innermost: bool = False) -> Config | None:
+        """``cfg`` with a prime factor moved between the same level of two tile knobs of one block
+        (equal-length tuples, names alike up to the first dot), each knob's other levels changed as
+        little as its domain allows; None when no such move exists.
+
+        The product of that level over the two loops stays, so the register tile keeps its number of
+        accumulators: conv2d's 16 accumulators of 1 row x 16 output channels become 2 x 8, which
+        loads fewer vectors per FMA. ``innermost``: that level only (the register tile). A one-knob move gets there only through a tile of 32
+        accumulators (spilled, slow) or of 8 (half idle), which the model then learns to avoid.
+        """
+        self.check(cfg)
+        tiles = [kn for kn in self.knobs if len(kn.choices) > 1 and _coordinates(kn.choices) is not None and isinstance(kn.initial, tuple)]
+        pairs = [(a, b) for a in tiles for b in tiles
+                 if a is not b and len(a.initial) == len(b.initial) > 1 and a.name.split(".")[0] == b.name.split(".")[0]]  # type: ignore[arg-type]
+        for _ in range(4 * len(pairs)):
+            a, b = pairs[int(rng.integers(len(pairs)))]
+            va, vb = cfg[a.name], cfg[b.name]
+            level = len(va) - 1 if innermost else 1 + int(rng.integers(len(va) - 1))  # type: ignore[arg-type]
+            primes = _prime_factors(va[level])  # type: ignore[index]
+            if not primes:
+                continue
+            p = primes[int(rng.integers(len(primes)))]
+            new_a = _closest_with(a.choices, va, level, va[level] // p, rng)  # type: ignore[index]
+            new_b = _closest_with(b.choices, vb, level, vb[level] * p, rng)  # type: ignore[index]
+            if new_a is not None and new_b is not None:
+                return cfg.replace(**{a.name: new_a, b.name: new_b})
+        return None
+
     def crossover(self, a: Config, b: Config, rng: np.random.Generator) -> Config:
         """Each knob's value taken from ``a`` or ``b`` with equal chance (valid, as knobs are independent)."""
         self.check(a)
@@ -211,6 +239,30 @@ def near_choice(choices: Sequence[Value], current: int, rng: np.random.Generator
     dist[current] = np.inf
     nearest = np.flatnonzero(dist == dist.min())
     return choices[int(nearest[int(rng.integers(len(nearest)))])]
+
+
+def _closest_with(choices: Sequence[Value], current: Value, level: int, factor: int, rng: np.random.Generator) -> Value | None:
+    """The choice with ``factor`` at ``level`` nearest ``current`` in log2 (ties at random), or None."""
+    coords = _coordinates(tuple(choices))
+    assert coords is not None
+    ok = np.flatnonzero(np.isclose(coords[:, level], np.log2(max(factor, 1))))
+    if not ok.size:
+        return None
+    here = np.log2(np.maximum(np.asarray(current, dtype=np.float64), 1.0))
+    dist = np.abs(coords[ok] - here).sum(axis=1)
+    nearest = ok[dist == dist.min()]
+    return choices[int(nearest[int(rng.integers(len(nearest)))])]
+
+
+def _prime_factors(n: int) -> list[int]:
+    out, d = [], 2
+    while d * d <= n:
+        if n % d == 0:
+            out.append(d)
+            while n % d == 0:
+                n //= d
+        d += 1
+    return out + ([n] if n > 1 else [])
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1,8 +1,9 @@
 """Model-guided evolutionary search over Configs (the default strategy).
 
 Each ``propose(k)``: a population of the best measured Configs plus random samples evolves for a
-few generations, children made by one-knob mutation (``space.neighbors``) or by ``crossover`` of
-two parents chosen by tournament on the cost model's score; the fittest by score survive. From the
+few generations, children made by one-knob mutation (``space.neighbors``), by a factor moved between
+two tile knobs at one level (``space.exchange``, a share ``exchange_prob`` of the mutations) or by
+``crossover`` of two parents chosen by tournament on the cost model's score; the fittest by score survive. From the
 ``diversity * k`` best-scored Configs never seen before (over every generation), ``k`` are picked
 greedily by rank plus the share of knob values no earlier pick of the batch has, so a batch is
 not ``k`` one-knob variants of the best Config so far. A share ``epsilon`` of each batch explores
@@ -28,6 +29,18 @@ from scratch (no default), 3 seeds each, the best measured during the search wen
 435 to 359 / 465 / 469 GFLOP/s on dense, 475 / 477 / 413 to 459 / 497 / 491 on matmul, and 265 / 251
 / 280 to 445 / 250 / 242 on conv2d (where other runs of seed 0 without it also reached 450: one run
 per seed is noisy).
+
+A basin can also be a register tile the model will not leave. Conv2d from the default reached 16
+accumulators as 1 output row x 16 channels (370-386 GFLOP/s) and stayed; 2 rows x 8 channels, with
+fewer vector loads per FMA, ran at 450-480, but every one-knob step there passes through 32
+accumulators (spilled) or 8 (half the FMA latency hidden), so the model ranks the way out low. So
+while stale, a quarter of the exploration reshapes the best measured Configs' register tiles
+(``space.exchange`` at the innermost level: a prime factor moved between two tile knobs, their
+product kept), and a share ``exchange_prob`` (0.2) of the mutations are exchanges at any level.
+Conv2d with the default first, best found in 256 trials, seeds 0-2: exchanges alone 478 / 401 / 376
+GFLOP/s, with the reshapes too (seeds 1, 2) 479 / 475; before either, the MetaSchedule benchmark's
+256-trial runs (seeds 0, 1) ended at 377 / 369. From scratch the reshapes do not help: the stalled
+runs' best is a scalar tile (conv2d seeds 1, 2: 265 / 256 GFLOP/s, against 250 / 242 before).
 
 ``screen`` (optional) is a second, cheap opinion (a cost model over the space's own encoding): once
 it has learnt, it ranks the populations of every generation, and ``score`` only rescores its
@@ -67,6 +80,7 @@ class EvolutionaryStrategy:
         generations: int = 4,
         epsilon: float = 0.1,
         crossover_prob: float = 0.3,
+        exchange_prob: float = 0.2,
         elite: int = 16,
         diversity: int = 4,
         screen: Score | None = None,
@@ -80,6 +94,8 @@ class EvolutionaryStrategy:
     ) -> None:
         if not (0.0 <= epsilon <= 1.0 and 0.0 <= stale_epsilon <= 1.0):
             raise ValueError(f"epsilon and stale_epsilon are shares of random proposals in [0, 1], got {epsilon}, {stale_epsilon}")
+        if not 0.0 <= exchange_prob <= 1.0:
+            raise ValueError(f"exchange_prob is a share of the mutations in [0, 1], got {exchange_prob}")
         if not 0.0 <= stale_gain < 1.0:
             raise ValueError(f"stale_gain is a share of the best time in [0, 1), got {stale_gain}")
         if stale_after is not None and stale_after < 1:
@@ -100,6 +116,7 @@ class EvolutionaryStrategy:
         self.generations = generations
         self.epsilon = epsilon
         self.crossover_prob = crossover_prob
+        self.exchange_prob = exchange_prob
         self.elite = elite
         self.diversity = diversity
         self.screen = screen
@@ -115,12 +132,16 @@ class EvolutionaryStrategy:
         self._state.observe(configs, results)
 
     @property
+    def stale(self) -> bool:
+        """Whether ``stale_after`` trials went by without a gain over ``stale_gain`` (the search is polishing one basin)."""
+        return self.stale_after is not None and self._state.trials_since_gain(self.stale_gain) >= self.stale_after
+
+    @property
     def exploration(self) -> float:
-        """The share of a batch that explores now: ``stale_epsilon`` once ``stale_after`` trials went
-        by without a gain over ``stale_gain`` (the search is polishing one basin), else ``epsilon``."""
-        stale = self.stale_after is not None and self._state.trials_since_gain(self.stale_gain) >= self.stale_after
-        stale = stale or len(self._state.history) < self.explore_first
-        return max(self.epsilon, self.stale_epsilon) if stale else self.epsilon
+        """The share of a batch that explores now: ``stale_epsilon`` while stale or in the first
+        ``explore_first`` trials, else ``epsilon``."""
+        explore = self.stale or len(self._state.history) < self.explore_first
+        return max(self.epsilon, self.stale_epsilon) if explore else self.epsilon
 
     def propose(self, k: int) -> list[Any]:
         share = self.exploration
@@ -128,11 +149,34 @@ class EvolutionaryStrategy:
         if share > 0 and k > 1:
             n_random = max(n_random, 1)  # keep exploring even in small batches: round(4 * 0.1) == 0
         vetted = n_random // 2  # half the exploration: the best-scored of the random samples scored anyway
+        reshaped_n = (n_random - vetted) // 2 if self.stale else 0  # a quarter of stale exploration
         taken = set(self._programs(list(self._state.configs.values())).values())  # measured, then picked
-        guided = self._guided(k - n_random, vetted, taken) if self.score is not None else []
-        self._state.mark(guided)
-        out = guided + self._random(k - len(guided), taken)
-        self._state.mark(out[len(guided):])
+        chosen = self._guided(k - n_random, vetted, taken) if self.score is not None else []
+        chosen += self._reshaped(reshaped_n, taken)
+        self._state.mark(chosen)
+        out = chosen + self._random(k - len(chosen), taken)
+        self._state.mark(out[len(chosen):])
+        return out
+
+    def _reshaped(self, n: int, taken: set[Any], tries: int = 8) -> list[Any]:
+        """Up to ``n`` register-tile reshapes (``space.exchange`` at the innermost level) of the best
+        measured Configs, best first, none of a program in ``taken``; adds their programs to it."""
+        exchange = getattr(self.space, "exchange", None)
+        if n <= 0 or exchange is None:
+            return []
+        out: list[Any] = []
+        for parent in self._state.best(self.elite):
+            if not self.space.is_valid(parent):
+                continue
+            moves = _unique([m for m in (exchange(parent, self.rng, innermost=True) for _ in range(tries)) if m is not None])
+            fresh = [m for m in moves if m.to_json() not in self._state.seen]
+            program = self._programs(fresh)
+            for m in fresh:
+                if len(out) < n and program[m.to_json()] not in taken:
+                    taken.add(program[m.to_json()])
+                    out.append(m)
+            if len(out) == n:
+                break
         return out
 
     def _random(self, n: int, taken: set[Any], rounds: int = 4) -> list[Any]:
@@ -234,6 +278,11 @@ class EvolutionaryStrategy:
         a = self._pick(pop, scores)
         if self.rng.random() < self.crossover_prob:
             return self.space.crossover(a, self._pick(pop, scores), self.rng)
+        exchange = getattr(self.space, "exchange", None)
+        if exchange is not None and self.rng.random() < self.exchange_prob:
+            moved = exchange(a, self.rng)
+            if moved is not None:
+                return moved
         near = self.space.neighbors(a, self.rng, k=4)
         return near[int(self.rng.integers(len(near)))] if near else a
 

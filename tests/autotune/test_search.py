@@ -151,6 +151,22 @@ def test_a_search_that_stopped_improving_explores_more_until_it_improves():
     assert strat.exploration == 0.1
 
 
+def test_a_stale_search_reshapes_the_register_tile_of_its_best_config():
+    """A quarter of a stale batch's exploration moves a factor between the best Config's innermost
+    tile levels (the register tile keeps its size), where a model trained on one basin may not look."""
+    from schedules.factors import split_choices
+
+    space = Space((Knob("C.tile.i", split_choices(64, 4, 64)), Knob("C.tile.j", split_choices(64, 4, 64)), Knob("C.unroll", (0, 16))))
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), lambda cs: np.zeros(len(cs)), stale_after=8, explore_first=0)
+    best = Config.of({"C.tile.i": (16, 1, 1, 4), "C.tile.j": (4, 1, 1, 16), "C.unroll": 0})
+    strat.observe([best] + space.sample(15, np.random.default_rng(1)), [1.0] + [2.0] * 15)
+    assert strat.stale
+    batch = strat.propose(8)
+    # 4 x 16 accumulators become 8 x 8 or 2 x 32 (the outer levels take up the rest), nothing else changes
+    reshapes = [c for c in batch if c["C.unroll"] == 0 and (c["C.tile.i"][3], c["C.tile.j"][3]) in ((8, 8), (2, 32))]
+    assert len(reshapes) == 1
+
+
 def test_the_first_trials_explore_before_the_model_is_trusted():
     space, _ = load_landscape()
 
@@ -174,6 +190,8 @@ def test_stale_exploration_settings_are_checked():
         make_strategy("evolutionary", space, np.random.default_rng(0), stale_epsilon=1.5)
     with pytest.raises(ValueError, match="explore_first"):
         make_strategy("evolutionary", space, np.random.default_rng(0), explore_first=-1)
+    with pytest.raises(ValueError, match="exchange_prob"):
+        make_strategy("evolutionary", space, np.random.default_rng(0), exchange_prob=1.5)
 
 
 def test_half_the_exploration_is_the_best_scored_random_sample():

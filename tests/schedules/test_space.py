@@ -72,6 +72,35 @@ def test_neighbors_differ_in_exactly_one_knob(space):
         assert sum(n[k] != cfg[k] for k in space.names) == 1
 
 
+def test_exchange_moves_a_prime_factor_between_two_tiles_of_one_block_at_one_level():
+    from schedules.factors import split_choices
+
+    tiles = Space((
+        Knob("C.tile.i", split_choices(64, 4, 64), default=(16, 1, 1, 4)),
+        Knob("C.tile.j", split_choices(56, 4, 64), default=(4, 1, 1, 14)),
+        Knob("D.tile.x", split_choices(32, 4, 64), default=(1, 1, 1, 32)),
+        Knob("C.unroll", (0, 16)),
+    ))
+    cfg, rng = tiles.default(), np.random.default_rng(0)
+    moves = [tiles.exchange(cfg, rng) for _ in range(40)]
+    for m in moves:
+        assert m is not None and tiles.is_valid(m)
+        changed = {k for k in tiles.names if m[k] != cfg[k]}
+        assert changed == {"C.tile.i", "C.tile.j"}  # D's tile is another block's; unroll is no tile
+        i, j, i0, j0 = m["C.tile.i"], m["C.tile.j"], cfg["C.tile.i"], cfg["C.tile.j"]
+        levels = [lv for lv in (1, 2, 3) if i[lv] * j[lv] == i0[lv] * j0[lv] and i[lv] != i0[lv]]
+        assert levels, (i, j)  # one level's product over the two loops is kept
+        ratio = max(i[levels[0]], i0[levels[0]]) // min(i[levels[0]], i0[levels[0]])
+        assert ratio in (2, 7)  # by one prime factor
+    # the register tile of 4 x 14 = 56 becomes 8 x 7 (a 2 moved inward) or 2 x 28 (outward)
+    inner = {(m["C.tile.i"][3], m["C.tile.j"][3]) for m in moves}
+    assert (8, 7) in inner and (2, 28) in inner
+
+
+def test_exchange_is_none_without_two_tiles_of_one_block(space):
+    assert space.exchange(space.default(), np.random.default_rng(0)) is None
+
+
 def test_crossover_takes_every_value_from_a_parent(space):
     rng = np.random.default_rng(2)
     a, b = space.sample(2, rng)
