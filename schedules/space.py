@@ -187,14 +187,14 @@ class Space:
                  if a is not b and len(a.initial) == len(b.initial) > 1 and a.name.split(".")[0] == b.name.split(".")[0]]  # type: ignore[arg-type]
         for _ in range(4 * len(pairs)):
             a, b = pairs[int(rng.integers(len(pairs)))]
-            va, vb = cfg[a.name], cfg[b.name]
-            level = len(va) - 1 if innermost else 1 + int(rng.integers(len(va) - 1))  # type: ignore[arg-type]
-            primes = _prime_factors(va[level])  # type: ignore[index]
+            va, vb = _factors(cfg[a.name]), _factors(cfg[b.name])
+            level = len(va) - 1 if innermost else 1 + int(rng.integers(len(va) - 1))
+            primes = _prime_factors(va[level])
             if not primes:
                 continue
             p = primes[int(rng.integers(len(primes)))]
-            new_a = _closest_with(a.choices, va, level, va[level] // p, rng)  # type: ignore[index]
-            new_b = _closest_with(b.choices, vb, level, vb[level] * p, rng)  # type: ignore[index]
+            new_a = _closest_with(a.choices, va, level, va[level] // p, rng)
+            new_b = _closest_with(b.choices, vb, level, vb[level] * p, rng)
             if new_a is not None and new_b is not None:
                 return cfg.replace(**{a.name: new_a, b.name: new_b})
         return None
@@ -252,6 +252,11 @@ def _closest_with(choices: Sequence[Value], current: Value, level: int, factor: 
     dist = np.abs(coords[ok] - here).sum(axis=1)
     nearest = ok[dist == dist.min()]
     return choices[int(nearest[int(rng.integers(len(nearest)))])]
+
+
+def _factors(v: Value) -> tuple[int, ...]:
+    assert isinstance(v, tuple), v
+    return v
 
 
 def _prime_factors(n: int) -> list[int]:
