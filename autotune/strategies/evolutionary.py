@@ -169,12 +169,7 @@ class EvolutionaryStrategy:
             if not self.space.is_valid(parent):
                 continue
             moves = _unique([m for m in (exchange(parent, self.rng, innermost=True) for _ in range(tries)) if m is not None])
-            fresh = [m for m in moves if m.to_json() not in self._state.seen]
-            program = self._programs(fresh)
-            for m in fresh:
-                if len(out) < n and program[m.to_json()] not in taken:
-                    taken.add(program[m.to_json()])
-                    out.append(m)
+            out += self._new_programs([m for m in moves if m.to_json() not in self._state.seen], n - len(out), taken)
             if len(out) == n:
                 break
         return out
@@ -189,14 +184,20 @@ class EvolutionaryStrategy:
             draws = [c for c in self._state.fresh_random(2 * (n - len(out))) if c not in out]
             if not draws:
                 break
-            program = self._programs(draws)
-            for c in draws:
-                if len(out) < n and program[c.to_json()] not in taken:
-                    taken.add(program[c.to_json()])
-                    out.append(c)
+            out += self._new_programs(draws, n - len(out), taken)
             if len(out) == n:
                 return out
         return out + [c for c in self._state.fresh_random(n + len(out)) if c not in out][: n - len(out)]
+
+    def _new_programs(self, configs: list[Any], n: int, taken: set[Any]) -> list[Any]:
+        """The first ``n`` of ``configs`` whose program is not in ``taken`` nor of an earlier one; adds their programs to ``taken``."""
+        program = self._programs(configs)
+        out: list[Any] = []
+        for c in configs:
+            if len(out) < n and program[c.to_json()] not in taken:
+                taken.add(program[c.to_json()])
+                out.append(c)
+        return out
 
     def _scores(self, configs: list[Any], score: Score | None = None) -> np.ndarray | None:
         """Scores of ``configs`` by ``score`` (the model's by default), -inf for a NaN; None while it has learnt nothing."""
