@@ -178,13 +178,12 @@ class Space:
 
         The product of that level over the two loops stays, so the register tile keeps its number of
         accumulators: conv2d's 16 accumulators of 1 row x 16 output channels become 2 x 8, which
-        loads fewer vectors per FMA. ``innermost``: that level only (the register tile). A one-knob move gets there only through a tile of 32
+        loads fewer vectors per FMA. A one-knob move gets there only through a tile of 32
         accumulators (spilled, slow) or of 8 (half idle), which the model then learns to avoid.
+        ``innermost``: that level only (the register tile).
         """
         self.check(cfg)
-        tiles = [kn for kn in self.knobs if len(kn.choices) > 1 and _coordinates(kn.choices) is not None and isinstance(kn.initial, tuple)]
-        pairs = [(a, b) for a in tiles for b in tiles
-                 if a is not b and len(a.initial) == len(b.initial) > 1 and a.name.split(".")[0] == b.name.split(".")[0]]  # type: ignore[arg-type]
+        pairs = self._tile_pairs
         for _ in range(4 * len(pairs)):
             a, b = pairs[int(rng.integers(len(pairs)))]
             va, vb = _factors(cfg[a.name]), _factors(cfg[b.name])
@@ -198,6 +197,13 @@ class Space:
             if new_a is not None and new_b is not None:
                 return cfg.replace(**{a.name: new_a, b.name: new_b})
         return None
+
+    @functools.cached_property
+    def _tile_pairs(self) -> list[tuple[Knob, Knob]]:
+        """Ordered pairs of tile knobs ``exchange`` may move a factor between (computed once: it runs per child)."""
+        tiles = [kn for kn in self.knobs if len(kn.choices) > 1 and _coordinates(kn.choices) is not None and isinstance(kn.initial, tuple)]
+        return [(a, b) for a in tiles for b in tiles
+                if a is not b and len(a.initial) == len(b.initial) > 1 and a.name.split(".")[0] == b.name.split(".")[0]]  # type: ignore[arg-type]
 
     def crossover(self, a: Config, b: Config, rng: np.random.Generator) -> Config:
         """Each knob's value taken from ``a`` or ``b`` with equal chance (valid, as knobs are independent)."""

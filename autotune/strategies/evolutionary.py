@@ -117,6 +117,7 @@ class EvolutionaryStrategy:
         self.epsilon = epsilon
         self.crossover_prob = crossover_prob
         self.exchange_prob = exchange_prob
+        self._exchange = getattr(space, "exchange", None)  # a space may offer no exchange moves
         self.elite = elite
         self.diversity = diversity
         self.screen = screen
@@ -161,14 +162,13 @@ class EvolutionaryStrategy:
     def _reshaped(self, n: int, taken: set[Any], tries: int = 8) -> list[Any]:
         """Up to ``n`` register-tile reshapes (``space.exchange`` at the innermost level) of the best
         measured Configs, best first, none of a program in ``taken``; adds their programs to it."""
-        exchange = getattr(self.space, "exchange", None)
-        if n <= 0 or exchange is None:
+        if n <= 0 or self._exchange is None:
             return []
         out: list[Any] = []
         for parent in self._state.best(self.elite):
             if not self.space.is_valid(parent):
                 continue
-            moves = _unique([m for m in (exchange(parent, self.rng, innermost=True) for _ in range(tries)) if m is not None])
+            moves = _unique([m for m in (self._exchange(parent, self.rng, innermost=True) for _ in range(tries)) if m is not None])
             out += self._new_programs([m for m in moves if m.to_json() not in self._state.seen], n - len(out), taken)
             if len(out) == n:
                 break
@@ -279,9 +279,8 @@ class EvolutionaryStrategy:
         a = self._pick(pop, scores)
         if self.rng.random() < self.crossover_prob:
             return self.space.crossover(a, self._pick(pop, scores), self.rng)
-        exchange = getattr(self.space, "exchange", None)
-        if exchange is not None and self.rng.random() < self.exchange_prob:
-            moved = exchange(a, self.rng)
+        if self._exchange is not None and self.rng.random() < self.exchange_prob:
+            moved = self._exchange(a, self.rng)
             if moved is not None:
                 return moved
         near = self.space.neighbors(a, self.rng, k=4)
