@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import tvm
@@ -110,7 +112,7 @@ def test_a_whole_buffer_packed_once_is_laid_out_in_register_tile_panels(cpu):
     check_config(op, cfg, cpu, np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("n, tile_j", [(64, (1, 1, 1, 64)), (17, (3, 1, 1, 8))])  # panel = whole dim; 8 does not divide 17
+@pytest.mark.parametrize("n, tile_j", [(64, (1, 1, 1, 64)), (17, (2, 1, 1, 16))])  # panel = whole dim; 16 does not divide 17
 def test_a_whole_buffer_packed_once_without_a_dividing_panel_keeps_rows(cpu, n, tile_j):
     op = library.get("dense").bind(M=8, N=n, K=24)
     cfg = space_for(op, cpu).default().replace(**{"C.pack.W": 3, "C.tile.j": tile_j})
@@ -165,9 +167,15 @@ def test_the_default_register_tile_blocks_the_loop_that_reuses_each_loaded_vecto
     assert mm["C.tile.i"][-1] == 4 and mm["C.tile.j"][-1] == 2 * lanes
 
 
-def test_a_vector_register_tile_is_at_most_one_register_or_whole_registers(cpu):
+def test_a_vector_register_tile_fills_most_of_one_register_or_whole_registers(cpu):
     lanes = cpu.vector_lanes(32)
     space = space_for(library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3), cpu)
     inner = {c[-1] for c in space.knob("Y.tile.ow").choices}
-    assert inner == {d for d in (1, 2, 4, 7, 8, 14, 28, 56) if d <= lanes or d % lanes == 0}
+    fullest = max(d for d in (1, 2, 4, 7, 8, 14, 28, 56) if d <= lanes)  # 14 of 16 lanes
+    assert inner == {d for d in (1, 2, 4, 7, 8, 14, 28, 56) if min(math.ceil(3 * lanes / 4), fullest) <= d <= lanes or d % lanes == 0}
+    mm = space_for(library.get("matmul").bind(M=64, N=1024, K=64), cpu)
+    fills = {d for d in (1, 2, 4, 8, 16, 32, 64) if d % lanes == 0 or math.ceil(3 * lanes / 4) <= d <= lanes}
+    assert {c[-1] for c in mm.knob("C.tile.j").choices} == fills  # 16, 32, 64 with 16 lanes
+    short = space_for(library.get("matmul").bind(M=64, N=7, K=64), cpu)
+    assert {c[-1] for c in short.knob("C.tile.j").choices} == {7}  # a loop shorter than a register: the whole loop
     assert {c[-1] for c in space.knob("Y.tile.k").choices} == {1, 2, 4, 8, 16, 32, 64}  # other loops keep every factor
