@@ -39,8 +39,9 @@ while stale, a quarter of the exploration reshapes the best measured Configs' re
 product kept), and a share ``exchange_prob`` (0.2) of the mutations are exchanges at any level.
 Conv2d with the default first, best found in 256 trials, seeds 0-2: exchanges alone 478 / 401 / 376
 GFLOP/s, with the reshapes too (seeds 1, 2) 479 / 475; before either, the MetaSchedule benchmark's
-256-trial runs (seeds 0, 1) ended at 377 / 369. From scratch the reshapes do not help: the stalled
-runs' best is a scalar tile (conv2d seeds 1, 2: 265 / 256 GFLOP/s, against 250 / 242 before).
+256-trial runs (seeds 0, 1) ended at 377 / 369. From scratch the reshapes did not help: those
+runs stalled in vector tiles of 1-8 lanes, which the CPU rules no longer offer (a register tile
+fills at least 3/4 of a register; see ``schedules.cpu``).
 
 ``screen`` (optional) is a second, cheap opinion (a cost model over the space's own encoding): once
 it has learnt, it ranks the populations of every generation, and ``score`` only rescores its
