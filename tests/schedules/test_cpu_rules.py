@@ -173,9 +173,9 @@ def test_a_vector_register_tile_fills_most_of_one_register_or_whole_registers(cp
     inner = {c[-1] for c in space.knob("Y.tile.ow").choices}
     fullest = max(d for d in (1, 2, 4, 7, 8, 14, 28, 56) if d <= lanes)  # 14 of 16 lanes
     assert inner == {d for d in (1, 2, 4, 7, 8, 14, 28, 56) if min(math.ceil(3 * lanes / 4), fullest) <= d <= lanes or d % lanes == 0}
+    assert {c[-1] for c in space.knob("Y.tile.k").choices} == {1, 2, 4, 8, 16, 32, 64}  # other loops keep every factor
     mm = space_for(library.get("matmul").bind(M=64, N=1024, K=64), cpu)
     fills = {d for d in (1, 2, 4, 8, 16, 32, 64) if d % lanes == 0 or math.ceil(3 * lanes / 4) <= d <= lanes}
     assert {c[-1] for c in mm.knob("C.tile.j").choices} == fills  # 16, 32, 64 with 16 lanes
     short = space_for(library.get("matmul").bind(M=64, N=7, K=64), cpu)
     assert {c[-1] for c in short.knob("C.tile.j").choices} == {7}  # a loop shorter than a register: the whole loop
-    assert {c[-1] for c in space.knob("Y.tile.k").choices} == {1, 2, 4, 8, 16, 32, 64}  # other loops keep every factor
