@@ -142,16 +142,20 @@ class EvolutionaryStrategy:
     def exploration(self) -> float:
         """The share of a batch that explores now: ``stale_epsilon`` while stale or in the first
         ``explore_first`` trials, else ``epsilon``."""
-        explore = self.stale or len(self._state.history) < self.explore_first
+        return self._share(self.stale)
+
+    def _share(self, stale: bool) -> float:
+        explore = stale or len(self._state.history) < self.explore_first
         return max(self.epsilon, self.stale_epsilon) if explore else self.epsilon
 
     def propose(self, k: int) -> list[Any]:
-        share = self.exploration
+        stale = self.stale  # one pass over the history per batch
+        share = self._share(stale)
         n_random = int(round(share * k))
         if share > 0 and k > 1:
             n_random = max(n_random, 1)  # keep exploring even in small batches: round(4 * 0.1) == 0
         vetted = n_random // 2  # half the exploration: the best-scored of the random samples scored anyway
-        reshaped_n = (n_random - vetted) // 2 if self.stale else 0  # a quarter of stale exploration
+        reshaped_n = (n_random - vetted) // 2 if stale else 0  # a quarter of stale exploration
         taken = set(self._programs(list(self._state.configs.values())).values())  # measured, then picked
         chosen = self._guided(k - n_random, vetted, taken) if self.score is not None else []
         chosen += self._reshaped(reshaped_n, taken)
@@ -190,9 +194,10 @@ class EvolutionaryStrategy:
                 return out
         return out + [c for c in self._state.fresh_random(n + len(out)) if c not in out][: n - len(out)]
 
-    def _new_programs(self, configs: list[Any], n: int, taken: set[Any]) -> list[Any]:
-        """The first ``n`` of ``configs`` whose program is not in ``taken`` nor of an earlier one; adds their programs to ``taken``."""
-        program = self._programs(configs)
+    def _new_programs(self, configs: list[Any], n: int, taken: set[Any], program: dict[str, Any] | None = None) -> list[Any]:
+        """The first ``n`` of ``configs`` whose program is not in ``taken`` nor of an earlier one; adds
+        their programs to ``taken``. ``program``: their keys (``_programs``) where known already."""
+        program = program if program is not None else self._programs(configs)
         out: list[Any] = []
         for c in configs:
             if len(out) < n and program[c.to_json()] not in taken:
@@ -234,9 +239,7 @@ class EvolutionaryStrategy:
         ranked = [c for c in _first_of_each(fresh, program) if program[c.to_json()] not in taken]
         picked = diverse_pick(ranked[: self.diversity * k], k)
         taken |= {program[c.to_json()] for c in picked}
-        vetted_picks = [c for c in new_samples if program[c.to_json()] not in taken][:vetted]
-        taken |= {program[c.to_json()] for c in vetted_picks}
-        return picked + vetted_picks
+        return picked + self._new_programs(new_samples, vetted, taken, program)
 
     def _evolve(self) -> tuple[dict[str, tuple[Any, float]], set[str], bool] | None:
         """Every candidate of every generation with its score, the random samples' JSON, and whether

@@ -456,3 +456,13 @@ def test_identity_passes_over_configs_of_a_measured_or_proposed_program(identity
         assert repeats > 0, "by Config alone the search proposes programs it measured (the test would see nothing)"
     else:
         assert repeats == 0
+
+
+def test_vetted_samples_of_one_batch_schedule_different_programs():
+    space, _ = load_landscape()
+    by_tile_j = lambda cs: [c["tile_j"] for c in cs]  # noqa: E731  (a coarse identity: one program per tile_j)
+    score = lambda cs: np.array([float(c["tile_j"]) for c in cs])  # noqa: E731  (the best-scored samples share tile_j)
+    strat = make_strategy("evolutionary", space, np.random.default_rng(0), score, identity=by_tile_j, epsilon=0.5, stale_after=None)
+    batch = strat.propose(8)
+    picked = batch[:6]  # four guided picks, two vetted samples (then two random ones: tile_j has only 7 values)
+    assert len(set(by_tile_j(picked))) == 6
