@@ -168,6 +168,23 @@ class TuningSession:
             for build in builds:  # built but never run (the caller stopped early)
                 discard_build(build)
 
+    def measure_rounds(self, prepared: Prepared, configs: Sequence[Any], rounds: int) -> list[list[MeasureResult]]:
+        """Build ``configs`` once, then run them all ``rounds`` times, interleaved: one list per Config.
+
+        For comparing kernels against each other: a slow spell of the machine hits every Config
+        alike instead of whichever happened to run during it.
+        """
+        builds = self.builder.build(prepared.func, list(configs), self.target)
+        results: list[list[MeasureResult]] = [[] for _ in builds]
+        try:
+            for _ in range(rounds):
+                for build, mine in zip(builds, results):
+                    mine.extend(self.runner.run([build], prepared.args, prepared.check))
+        finally:
+            for build in builds:
+                discard_build(build)
+        return results
+
     def close(self) -> None:
         self.builder.close()
         self.runner.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 #: name -> (builder, sizes); ``--small`` sizes keep a smoke run under a few minutes on 2 cores
@@ -45,22 +44,6 @@ def tune_in_memory(
         prepared = session.prepare(op)
         initial = None if with_default else ()
         return session.tuner(prepared, MemoryStore(), on_trial=on_trial, initial=initial).tune(budget or opts.budget())
-
-
-@dataclass(frozen=True)
-class UntilReached:
-    """Stop once at least ``min_trials`` ran and the best is at most ``goal_secs``; else at ``max_trials``."""
-
-    min_trials: int
-    max_trials: int
-    goal_secs: float
-
-    def stop_reason(self, trials: int, elapsed_secs: float, best_secs: float, since_improvement: int) -> str | None:
-        if trials >= self.max_trials:
-            return f"trial budget of {self.max_trials} reached"
-        if trials >= self.min_trials and best_secs <= self.goal_secs:
-            return "reached the goal after the minimum trials"
-        return None
 
 
 def trials_to_reach(best_so_far: tuple[float, ...], goal: float) -> int | None:

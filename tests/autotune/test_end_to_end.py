@@ -40,3 +40,25 @@ def test_real_tune_of_a_small_matmul_stores_every_trial_and_resumes(matmul_32, c
         assert again.resumed_trials == 8 and len(configs) == 16 and len(set(configs)) == 16
         store.close()
     assert time.monotonic() - start < 60
+
+
+def test_measure_rounds_builds_each_config_once_and_times_it_every_round(matmul_32, cpu1, options):
+    from autotune.revalidate import StoredConfig
+
+    with TuningSession(cpu1, options) as session:
+        prepared = session.prepare(matmul_32)
+        builds = []
+        build = session.builder.build
+        session.builder.build = lambda *a, **k: builds.append(a[1]) or build(*a, **k)  # type: ignore[method-assign]
+        unreadable = StoredConfig('{"no such knob": 1}')
+        default, bad = session.measure_rounds(prepared, [prepared.space.default(), unreadable], rounds=3)
+        assert len(builds) == 1 and len(builds[0]) == 2  # one build of both, not one per round
+        assert len(default) == 3 and all(r.ok and math.isfinite(r.median_secs) for r in default)
+        assert len(bad) == 3 and not any(r.ok for r in bad) and bad[0].status == "build_error"
+        assert not [f for f in _files(session) if f.endswith(".so")]  # the builds are deleted afterwards
+
+
+def _files(session: TuningSession) -> list[str]:
+    import os
+
+    return [f for _, _, files in os.walk(session._dir.name) for f in files]
