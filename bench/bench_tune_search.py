@@ -64,11 +64,11 @@ def remeasure(op: object, target: object, configs: dict[str, object], seed: int,
     return {k: secs[c.to_json()] if c is not None else float("inf") for k, c in configs.items()}  # type: ignore[attr-defined]
 
 
-def improvements(best: BestConfigs, curve: tuple[float, ...], floor_secs: float) -> dict[int, object]:
-    """Trial (1-based) -> the Config that became the best there, for bests measured at most ``floor_secs``."""
+def improvements(best: BestConfigs, curve: tuple[float, ...], slowest_secs: float) -> dict[int, object]:
+    """Trial (1-based) -> the Config that became the best there, for bests the search measured at ``slowest_secs`` or faster."""
     found: dict[int, object] = {}
     for i, cfg in enumerate(best.after, 1):
-        if cfg is not None and (i == 1 or cfg is not best.after[i - 2]) and curve[i - 1] <= floor_secs:
+        if cfg is not None and (i == 1 or cfg is not best.after[i - 2]) and curve[i - 1] <= slowest_secs:
             found[i] = cfg
     return found
 
