@@ -76,6 +76,26 @@ def test_the_fma_kernel_loop_is_nothing_but_register_fmas():
     assert all("(%" not in ln for ln in fmas) and "vmov" not in hot[0]  # accumulators stay in registers
 
 
+def test_a_burst_of_load_in_one_round_does_not_become_the_peak(monkeypatch):
+    from targets import calibrate
+
+    class Scripted:
+        """A module whose timings come from a script: round one ran at half speed."""
+
+        def __init__(self, rounds):
+            self.rounds = iter(rounds)
+
+        def time_evaluator(self, *args, **kwargs):
+            return lambda *a: type("Result", (), {"results": next(self.rounds)})()
+
+    naps = []
+    monkeypatch.setattr(calibrate.time, "sleep", naps.append)
+    mod = Scripted([(2.0, 2.1), (1.0, 1.2), (1.1, 1.0)])
+    assert calibrate._best_secs(mod, [], number=1, repeats=2, rounds=3, gap_secs=0.15) == 1.0
+    assert naps == [0.15, 0.15]
+    assert calibrate._best_secs(Scripted([(2.0, 2.1), (1.0,)]), [], number=1, repeats=2) == 2.0
+
+
 def test_calibrate_quick_stores_this_machines_figures_and_list_shows_them(tmp_path):
     db = tmp_path / "t.db"
     out = _invoke("targets", "calibrate", "--quick", "--db", str(db), "--json")
