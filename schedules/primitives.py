@@ -108,6 +108,26 @@ def unroll(sch: Sch, loops: Sequence[RV]) -> None:
         sch.unroll(lp)
 
 
+def unroll_within(sch: Sch, loops: Sequence[RV], body_size: int, limit: int) -> list[RV]:
+    """Unroll ``loops`` explicitly, innermost first, while the unrolled copies of a body of
+    ``body_size`` (vector registers, say) stay within ``limit``; returns the loops unrolled::
+
+        for i3 in range(8): for k3 in range(4): body(2)   --limit 16-->   for i3 in range(8): for k3 in T.unroll(4): ...
+    """
+    done: list[RV] = []
+    size = body_size
+    for lp in reversed(loops):
+        try:
+            size *= int(sch.get(lp).extent)
+        except (TypeError, ValueError):  # a symbolic extent: its copies are not known
+            break
+        if size > limit:
+            break
+        done.append(lp)
+    unroll(sch, done)
+    return done
+
+
 def cache_write_at(sch: Sch, block: RV, loop: RV, scope: str = "global") -> RV:
     """Accumulate ``block``'s output in a tile buffer, written back under ``loop``::
 

@@ -334,7 +334,9 @@ def schedule_dot(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str
     prim.parallelize(sch, s0[: cfg.integer(f"{b.name}.parallel")])
     prim.auto_unroll(sch, sch.get_loops(blk)[0], cfg.integer(f"{b.name}.unroll"), explicit=True)
     if cfg.flag(f"{b.name}.unroll_regs"):
-        prim.unroll(sch, s3)
+        from .cpu import MAX_UNROLLED_REGISTERS  # cpu imports this module
+
+        prim.unroll_within(sch, s3, 1, MAX_UNROLLED_REGISTERS)  # one int32 accumulator register per dot product
     init = prim.decompose(sch, blk, red[0][0])
     sch.vectorize(sch.get_loops(init)[-1])
     sch.tensorize(v_inner, intrin.name)

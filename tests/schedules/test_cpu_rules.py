@@ -1,3 +1,4 @@
+import re
 import math
 
 import numpy as np
@@ -179,3 +180,25 @@ def test_a_vector_register_tile_fills_most_of_one_register_or_whole_registers(cp
     assert {c[-1] for c in mm.knob("C.tile.j").choices} == fills  # 16, 32, 64 with 16 lanes
     short = space_for(library.get("matmul").bind(M=64, N=7, K=64), cpu)
     assert {c[-1] for c in short.knob("C.tile.j").choices} == {7}  # a loop shorter than a register: the whole loop
+
+
+def unrolled(sch):
+    """Loop name -> extent of every loop the scheduled program unrolls explicitly."""
+    return {name: int(n) for name, n in re.findall(r"for (\w+) in T\.unroll\((\d+)\)", sch.mod["main"].script())}
+
+
+def test_unroll_regs_unrolls_a_register_tile_that_fits_the_register_file_whole(cpu):
+    op = library.get("matmul").bind(M=64, N=64, K=64)
+    cfg = space_for(op, cpu).default().replace(**{"C.unroll_regs": True, "C.tile.i": (1, 1, 8, 8), "C.tile.j": (1, 1, 2, 32)})
+    assert unrolled(apply(op, cfg, cpu)) == {"i_3_init": 8, "i_3": 8}
+
+
+@pytest.mark.parametrize("vectorize, expected", [(True, {"oh_3_init": 8, "oh_3": 8}), (False, {})])
+def test_unroll_regs_leaves_the_loops_of_a_register_tile_beyond_32_registers_rolled(cpu, vectorize, expected):
+    # 64 x 8 copies of a 14-lane vector, unrolled whole, took LLVM 24-30 s to build (0.2 s rolled);
+    # the 8 rows of one vector fit, the 64 channels around them do not; 8 x 14 scalars do not either
+    op = library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3)
+    cfg = space_for(op, cpu).default().replace(**{
+        "Y.unroll_regs": True, "Y.vectorize": vectorize, "Y.tile.k": (1, 1, 1, 64), "Y.tile.oh": (7, 1, 1, 8), "Y.tile.ow": (2, 1, 2, 14),
+    })
+    assert unrolled(apply(op, cfg, cpu)) == expected
