@@ -249,7 +249,7 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
         Knob(f"{b.name}.vectorize", (True, False), default=True, doc=f"vectorize the register tile's innermost loop ({last}; {lanes} lanes per register)"),
         Knob(f"{b.name}.unroll", UNROLL_STEPS, default=64, doc="pragma_auto_unroll_max_step on the tile"),
         Knob(f"{b.name}.unroll_regs", (False, True), default=False, doc="explicitly unroll the register tile's other loops, innermost first, up to "
-             f"{MAX_UNROLLED_REGISTERS} vector registers of it (a scalar loop: one per element)"),
+             f"{MAX_UNROLLED_REGISTERS} vector registers of it"),
     ]
     return out
 
@@ -378,8 +378,8 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
         for other in ([tail] if tail is not None else []) + packs:
             _vectorize_inner(sch, other, lanes_for(b, target))
     if cfg.flag(f"{b.name}.unroll_regs"):
-        vector = _extent(sch, s3[-1]) or MAX_REGISTER_TILE
-        registers = math.ceil(vector / lanes_for(b, target)) if vectorize else vector  # a scalar loop: one per element
+        # counted in registers when not vectorized too: LLVM vectorizes that loop itself
+        registers = math.ceil((_extent(sch, s3[-1]) or MAX_REGISTER_TILE) / lanes_for(b, target))
         prim.unroll_within(sch, s3[:-1], registers, MAX_UNROLLED_REGISTERS)
     if r0:
         init = prim.decompose(sch, blk, r0[0])

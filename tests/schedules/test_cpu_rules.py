@@ -193,12 +193,13 @@ def test_unroll_regs_unrolls_a_register_tile_that_fits_the_register_file_whole(c
     assert unrolled(apply(op, cfg, cpu)) == {"i_3_init": 8, "i_3": 8}
 
 
-@pytest.mark.parametrize("vectorize, expected", [(True, {"oh_3_init": 8, "oh_3": 8}), (False, {})])
-def test_unroll_regs_leaves_the_loops_of_a_register_tile_beyond_32_registers_rolled(cpu, vectorize, expected):
+@pytest.mark.parametrize("vectorize", [True, False])
+def test_unroll_regs_leaves_the_loops_of_a_register_tile_beyond_32_registers_rolled(cpu, vectorize):
     # 64 x 8 copies of a 14-lane vector, unrolled whole, took LLVM 24-30 s to build (0.2 s rolled);
-    # the 8 rows of one vector fit, the 64 channels around them do not; 8 x 14 scalars do not either
+    # the 8 rows of one vector fit, the 64 channels around them do not (LLVM vectorizes the 14
+    # lanes itself when the schedule does not, so they count as a register then too)
     op = library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3)
     cfg = space_for(op, cpu).default().replace(**{
         "Y.unroll_regs": True, "Y.vectorize": vectorize, "Y.tile.k": (1, 1, 1, 64), "Y.tile.oh": (7, 1, 1, 8), "Y.tile.ow": (2, 1, 2, 14),
     })
-    assert unrolled(apply(op, cfg, cpu)) == expected
+    assert unrolled(apply(op, cfg, cpu)) == {"oh_3_init": 8, "oh_3": 8}
