@@ -379,7 +379,7 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
             _vectorize_inner(sch, other, lanes_for(b, target))
     if cfg.flag(f"{b.name}.unroll_regs"):
         # counted in registers when not vectorized too: LLVM vectorizes that loop itself
-        registers = math.ceil((_extent(sch, s3[-1]) or MAX_REGISTER_TILE) / lanes_for(b, target))
+        registers = math.ceil((prim.extent(sch, s3[-1]) or MAX_REGISTER_TILE) / lanes_for(b, target))
         prim.unroll_within(sch, s3[:-1], registers, MAX_UNROLLED_REGISTERS)
     if r0:
         init = prim.decompose(sch, blk, r0[0])
@@ -406,20 +406,13 @@ def _vectorize_inner(sch: Any, block: Any, lanes: int) -> None:
     # loop would vectorize the producer's nest too
     if len(sch.get_child_blocks(loop)) != 1:
         return
-    extent = _extent(sch, loop)
+    extent = prim.extent(sch, loop)
     if extent is None or extent < 2:
         return
     if extent > lanes:
         prim.split_vector(sch, loop, lanes)
     else:
         sch.vectorize(loop)
-
-
-def _extent(sch: Any, loop: Any) -> int | None:
-    try:
-        return int(sch.get(loop).extent)
-    except (TypeError, ValueError):
-        return None
 
 
 def _vectorize_attached(sch: Any, b: BlockInfo, target: Any) -> None:

@@ -108,6 +108,14 @@ def unroll(sch: Sch, loops: Sequence[RV]) -> None:
         sch.unroll(lp)
 
 
+def extent(sch: Sch, loop: RV) -> int | None:
+    """The loop's constant trip count, or None where it is symbolic."""
+    try:
+        return int(sch.get(loop).extent)
+    except (TypeError, ValueError):
+        return None
+
+
 def unroll_within(sch: Sch, loops: Sequence[RV], body_size: int, limit: int) -> list[RV]:
     """Unroll ``loops`` explicitly, innermost first, while the unrolled copies of a body of
     ``body_size`` (vector registers, say) stay within ``limit``; returns the loops unrolled::
@@ -117,10 +125,10 @@ def unroll_within(sch: Sch, loops: Sequence[RV], body_size: int, limit: int) -> 
     done: list[RV] = []
     size = body_size
     for lp in reversed(loops):
-        try:
-            size *= int(sch.get(lp).extent)
-        except (TypeError, ValueError):  # a symbolic extent: its copies are not known
+        n = extent(sch, lp)
+        if n is None:  # symbolic: its copies are not known
             break
+        size *= n
         if size > limit:
             break
         done.append(lp)

@@ -131,7 +131,7 @@ def build(func: Any, target: Target) -> Any:
     return tvm.compile(tvm.IRModule({"main": func}), target=target.tvm_target()).mod
 
 
-def _best_secs(mod: Any, args: list[Any], number: int, repeats: int, rounds: int = 1, gap_secs: float = 0.0) -> float:
+def _best_secs(mod: Any, args: list[Any], number: int, repeats: int, rounds: int = 1, gap_secs: float = ROUND_GAP_SECS) -> float:
     """The fastest of ``rounds`` x ``repeats`` timings, rounds ``gap_secs`` apart (outlasting a burst of load)."""
     import tvm
 
@@ -151,7 +151,7 @@ def fp32_fma_gflops(target: Target, iters: int = 1 << 16, repeats: int = 30, rou
     lanes = target.vector_lanes(32)
     mod = build(_fma_kernel(target.cores, lanes, iters), target)
     out = tvm.runtime.tensor(np.zeros(target.cores * CHAINS * lanes, "float32"), tvm.cpu(0))
-    secs = _best_secs(mod, [0.999, 0.001, out], number=3, repeats=repeats, rounds=rounds, gap_secs=ROUND_GAP_SECS)
+    secs = _best_secs(mod, [0.999, 0.001, out], number=3, repeats=repeats, rounds=rounds)
     flops = 2.0 * target.cores * CHAINS * lanes * iters
     method = f"TVM kernel: {target.cores} threads x {CHAINS} chains of {lanes}-lane FMA x {iters} iterations, best of {_times(rounds, repeats)}"
     return Measured(flops / secs / 1e9, "GFLOP/s", method)
@@ -167,7 +167,7 @@ def int8_dot_gops(target: Target, iters: int = 1 << 16, repeats: int = 30, round
     intrinsic, lanes = found
     mod = build(_dot_kernel(target.cores, intrinsic, lanes, iters), target)
     out = tvm.runtime.tensor(np.zeros(target.cores * CHAINS * lanes, "int32"), tvm.cpu(0))
-    secs = _best_secs(mod, [0x01010101, 0x01010101, out], number=3, repeats=repeats, rounds=rounds, gap_secs=ROUND_GAP_SECS)
+    secs = _best_secs(mod, [0x01010101, 0x01010101, out], number=3, repeats=repeats, rounds=rounds)
     ops = 2.0 * 4 * target.cores * CHAINS * lanes * iters
     method = f"TVM kernel: {target.cores} threads x {CHAINS} chains of {intrinsic} x {iters} iterations, best of {_times(rounds, repeats)}"
     return Measured(ops / secs / 1e9, "GOP/s", method)
@@ -195,9 +195,10 @@ def calibrate(target: Target, quick: bool = False, on_step: Callable[[str], None
     if target.kind != "cpu":
         raise ValueError(f"calibrate measures this machine's CPU; {target.name!r} is a {target.kind} target")
     scale = 6 if quick else 0
+    repeats, rounds = (3, 1) if quick else (30, ROUNDS)
     steps: list[tuple[str, Callable[[], Measured | None]]] = [
-        ("float32", lambda: fp32_fma_gflops(target, iters=(1 << 16) >> scale, repeats=3 if quick else 30, rounds=1 if quick else ROUNDS)),
-        ("int8", lambda: int8_dot_gops(target, iters=(1 << 16) >> scale, repeats=3 if quick else 30, rounds=1 if quick else ROUNDS)),
+        ("float32", lambda: fp32_fma_gflops(target, iters=(1 << 16) >> scale, repeats=repeats, rounds=rounds)),
+        ("int8", lambda: int8_dot_gops(target, iters=(1 << 16) >> scale, repeats=repeats, rounds=rounds)),
         ("bandwidth", lambda: triad_bandwidth_gbs(target, n=(1 << 25) >> scale, repeats=2 if quick else 5)),
     ]
     gflops: dict[str, float] = {}

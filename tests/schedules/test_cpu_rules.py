@@ -1,5 +1,5 @@
-import re
 import math
+import re
 
 import numpy as np
 import pytest
