@@ -37,11 +37,6 @@ from .structure import BlockInfo, Program, Read
 
 UNROLL_STEPS = (0, 16, 64, 512)
 MAX_REGISTER_TILE = 64  # cap of an innermost tile factor: it is unrolled or vectorized
-#: vector registers an explicitly unrolled register tile may hold (AVX-512 has 32): a larger
-#: tile only spills, and unrolled whole it takes LLVM 24-30 s to build (conv2d 1x64x56x56, a
-#: 64 x 8 x 14-lane tile; 0.2 s rolled, 1.5 s for 32 registers): unroll_regs unrolls its inner
-#: loops up to this many and leaves the rest rolled
-MAX_UNROLLED_REGISTERS = 32
 STRUCTURE = "SSRSRS"
 
 
@@ -249,7 +244,7 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
         Knob(f"{b.name}.vectorize", (True, False), default=True, doc=f"vectorize the register tile's innermost loop ({last}; {lanes} lanes per register)"),
         Knob(f"{b.name}.unroll", UNROLL_STEPS, default=64, doc="pragma_auto_unroll_max_step on the tile"),
         Knob(f"{b.name}.unroll_regs", (False, True), default=False, doc="explicitly unroll the register tile's other loops, innermost first, up to "
-             f"{MAX_UNROLLED_REGISTERS} vector registers of it"),
+             f"{prim.MAX_UNROLLED_REGISTERS} vector registers of it"),
     ]
     return out
 
@@ -380,7 +375,7 @@ def _schedule_tiled(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: 
     if cfg.flag(f"{b.name}.unroll_regs"):
         # counted in registers when not vectorized too: LLVM vectorizes that loop itself
         registers = math.ceil((prim.extent(sch, s3[-1]) or MAX_REGISTER_TILE) / lanes_for(b, target))
-        prim.unroll_within(sch, s3[:-1], registers, MAX_UNROLLED_REGISTERS)
+        prim.unroll_within(sch, s3[:-1], registers, prim.MAX_UNROLLED_REGISTERS)
     if r0:
         init = prim.decompose(sch, blk, r0[0])
         if vectorize:

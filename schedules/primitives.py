@@ -108,6 +108,13 @@ def unroll(sch: Sch, loops: Sequence[RV]) -> None:
         sch.unroll(lp)
 
 
+#: vector registers an explicitly unrolled register tile may hold (AVX-512 has 32): a larger
+#: tile only spills, and unrolled whole it takes LLVM 24-30 s to build (conv2d 1x64x56x56, a
+#: 64 x 8 x 14-lane tile; 0.2 s rolled, 1.5 s for 32 registers): the CPU rules unroll a tile's
+#: inner loops up to this many (``unroll_within``) and leave the rest rolled
+MAX_UNROLLED_REGISTERS = 32
+
+
 def extent(sch: Sch, loop: RV) -> int | None:
     """The loop's constant trip count, or None where it is symbolic."""
     try:

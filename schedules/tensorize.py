@@ -334,9 +334,7 @@ def schedule_dot(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: str
     prim.parallelize(sch, s0[: cfg.integer(f"{b.name}.parallel")])
     prim.auto_unroll(sch, sch.get_loops(blk)[0], cfg.integer(f"{b.name}.unroll"), explicit=True)
     if cfg.flag(f"{b.name}.unroll_regs"):
-        from .cpu import MAX_UNROLLED_REGISTERS  # cpu imports this module
-
-        prim.unroll_within(sch, s3, 1, MAX_UNROLLED_REGISTERS)  # one int32 accumulator register per dot product
+        prim.unroll_within(sch, s3, 1, prim.MAX_UNROLLED_REGISTERS)  # one int32 accumulator register per dot product
     init = prim.decompose(sch, blk, red[0][0])
     sch.vectorize(sch.get_loops(init)[-1])
     sch.tensorize(v_inner, intrin.name)
@@ -364,7 +362,9 @@ def _schedule_activation_pack(sch: Any, pack: Any, target: Any) -> None:
     if target.cores > 1:
         sch.parallel(outer)
     row = sch.fuse(*loops[-2:])
-    extent = int(sch.get(row).extent)
+    extent = prim.extent(sch, row)
+    if extent is None:  # symbolic: no width is known to divide it
+        return
     width = max(w for w in (1, 2, 4, 8, 16, 32, 64) if extent % w == 0)
     if width > 1:
         sch.vectorize(sch.split(row, [None, width])[1])
