@@ -186,13 +186,16 @@ def _vector_tile_wants(extent: int, lanes: int) -> tuple[int, ...]:
     return (1, 1, max(d for d in divisors(extent) if d <= lanes))
 
 
-def _vector_tile_choices(extent: int, lanes: int) -> tuple[tuple[int, ...], ...]:
+def _vector_tile_choices(extent: int, lanes: int, full_rate: int) -> tuple[tuple[int, ...], ...]:
     """Splits of the vector loop whose register tile is whole registers or fills most of one (3/4;
     the fullest there is, for a loop with no such factor). LLVM splits a vector of 3.5 registers
     badly: conv2d 1x64x56x56 3x3 with a register tile of 56 or 28 lanes ran at 44-45 GFLOP/s, with
-    14 at 397 (16 lanes a register). A narrower tile caps the kernel at its share of the FMA peak."""
+    14 at 397 (16 lanes a register). A narrower tile caps the kernel at its share of the FMA peak,
+    unless the units run a narrower vector at full rate (``full_rate`` lanes, 8 of 16 on Zen 4): there
+    3/4 of that is enough (Zen 4, conv2d's 56-wide rows, timed in turn: 7 x 8 lanes 198-208 GFLOP/s, the
+    best 4 x 14-lane Config of 512 trials 174)."""
     offered = [c for c in split_choices(extent, 4, MAX_REGISTER_TILE) if c[-1] <= lanes or c[-1] % lanes == 0]
-    fill = min(math.ceil(3 * lanes / 4), max(c[-1] for c in offered if c[-1] <= lanes))
+    fill = min(math.ceil(3 * min(lanes, full_rate) / 4), max(c[-1] for c in offered if c[-1] <= lanes))
     return tuple(c for c in offered if c[-1] >= fill)
 
 
@@ -214,7 +217,7 @@ def _tiled_knobs(b: BlockInfo, target: Any) -> list[Knob]:
         if it.kind == "S":
             if pos == spatial[-1]:
                 wants = vector_wants
-                choices = _vector_tile_choices(it.extent, lanes)
+                choices = _vector_tile_choices(it.extent, lanes, int(target.full_rate_lanes(b.dtype_bits)))
             else:
                 wants = (16, 2, max(1, ACCUMULATORS // registers)) if pos == reuse else (1, 1, 1)
                 choices = split_choices(it.extent, 4, MAX_REGISTER_TILE)

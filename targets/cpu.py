@@ -88,6 +88,31 @@ def vector_bits_of(features: tuple[str, ...]) -> int:
     return 512 if "avx512f" in f else 256 if "avx2" in f else 128
 
 
+def read_family(text: str | None = None) -> tuple[str, int | None]:
+    """(vendor id, cpu family) of the first processor in ``/proc/cpuinfo`` text (x86; ``("", None)`` elsewhere)."""
+    if text is None:
+        p = Path("/proc/cpuinfo")
+        text = p.read_text() if p.exists() else ""
+    vendor, family = "", None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip().lower()
+        if key == "vendor_id" and not vendor:
+            vendor = value.strip()
+        elif key == "cpu family" and family is None and value.strip().isdigit():
+            family = int(value)
+    return vendor, family
+
+
+def full_rate_bits_of(vendor: str, family: int | None, features: tuple[str, ...]) -> int | None:
+    """The vector width the FMA units run at full rate where it is narrower than the ISA's: AMD family
+    25 (Zen 4, the only Zen 3/4 family with AVX-512) executes each 512-bit operation as two 256-bit
+    halves, so 8 float32 lanes cost it no FLOP/s. Zen 5 (family 26) has 512-bit units on servers."""
+    if vendor == "AuthenticAMD" and family == 25 and "avx512f" in features:
+        return 256
+    return None
+
+
 def nominal_peaks(features: tuple[str, ...], cores: int, mhz: float | None) -> Peaks | None:
     """Peaks from the clock and the vector width: cores x GHz x lanes x 2 (FMA) x FMA pipes.
 
@@ -111,6 +136,7 @@ def host_cpu(cores: int | None = None) -> Target:
     """The machine this runs on, features detected."""
     arch = platform.machine()
     model, flags = read_cpuinfo()
+    vendor, family = read_family()
     wanted = _X86_FEATURES if arch == "x86_64" else _ARM_FEATURES
     features = tuple(x for x in wanted if x in flags)
     mcpu = pick_mcpu(arch, flags)
@@ -127,6 +153,7 @@ def host_cpu(cores: int | None = None) -> Target:
         tvm=tvm_dict,
         features=features,
         vector_bits=vector_bits_of(features),
+        full_rate_bits=full_rate_bits_of(vendor, family, features),
         cores=n,
         hardware={"arch": arch, "model": model, "flags": sorted(features), "cores": n},
         peaks=nominal_peaks(features, n, read_mhz()),

@@ -53,7 +53,9 @@ class Target:
 
     ``kind`` is ``"cpu"``, ``"cuda"`` or an edge name (``"aarch64"``, ``"armv7"``, ``"riscv64"``);
     ``tvm`` is the TVM target dictionary (JSON-able); ``features`` the detected ISA features;
-    ``vector_bits`` the SIMD width used for vectorized loops; ``cores`` the threads a kernel may use;
+    ``vector_bits`` the SIMD width used for vectorized loops; ``full_rate_bits`` the width the vector
+    units execute at full rate where it is narrower (Zen 4 runs 512-bit AVX-512 on 256-bit units: a
+    256-bit vector costs it no FLOP/s), None where it is ``vector_bits``; ``cores`` the threads a kernel may use;
     ``toolchain`` the cross compiler that links its shared libraries (None: the host's ``g++``);
     ``peaks`` its peak numbers where known (calibrated, nominal or from a datasheet).
     """
@@ -63,6 +65,7 @@ class Target:
     tvm: dict[str, Any]
     features: tuple[str, ...] = ()
     vector_bits: int = 128
+    full_rate_bits: int | None = None
     cores: int = 1
     hardware: dict[str, Any] = field(default_factory=dict)
     host: dict[str, Any] | None = None
@@ -90,6 +93,10 @@ class Target:
     def vector_lanes(self, dtype_bits: int) -> int:
         """Lanes of one SIMD register for elements of ``dtype_bits`` bits."""
         return max(1, self.vector_bits // dtype_bits)
+
+    def full_rate_lanes(self, dtype_bits: int) -> int:
+        """Lanes of the narrowest vector the units execute at full rate (``vector_lanes`` on most CPUs)."""
+        return max(1, (self.full_rate_bits or self.vector_bits) // dtype_bits)
 
     def canonical(self) -> str:
         """A stable JSON text of the TVM target: the target's identity in the database."""

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 import re
 
@@ -169,6 +170,7 @@ def test_the_default_register_tile_blocks_the_loop_that_reuses_each_loaded_vecto
 
 
 def test_a_vector_register_tile_fills_most_of_one_register_or_whole_registers(cpu):
+    cpu = dataclasses.replace(cpu, full_rate_bits=None)  # units that run every vector width at full rate
     lanes = cpu.vector_lanes(32)
     space = space_for(library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3), cpu)
     inner = {c[-1] for c in space.knob("Y.tile.ow").choices}
@@ -180,6 +182,21 @@ def test_a_vector_register_tile_fills_most_of_one_register_or_whole_registers(cp
     assert {c[-1] for c in mm.knob("C.tile.j").choices} == fills  # 16, 32, 64 with 16 lanes
     short = space_for(library.get("matmul").bind(M=64, N=7, K=64), cpu)
     assert {c[-1] for c in short.knob("C.tile.j").choices} == {7}  # a loop shorter than a register: the whole loop
+
+
+def test_units_that_run_half_a_register_at_full_rate_are_offered_tiles_of_half_a_register(cpu):
+    # Zen 4: 512-bit AVX-512 on 256-bit units; conv2d's 56-wide rows split into 7 x 8 lanes without waste
+    zen4 = dataclasses.replace(cpu, vector_bits=512, full_rate_bits=256)
+    conv = library.get("conv2d_nchw", padding=1).bind(N=1, C=64, H=56, W=56, K=64, R=3, S=3)
+    half = space_for(conv, zen4)
+    assert {c[-1] for c in half.knob("Y.tile.ow").choices} == {7, 8, 14}
+    whole = space_for(conv, dataclasses.replace(zen4, full_rate_bits=None))
+    assert {c[-1] for c in whole.knob("Y.tile.ow").choices} == {14}
+    assert half.default() == whole.default()  # only the search sees more
+    mm = space_for(library.get("matmul").bind(M=64, N=1024, K=64), zen4)
+    assert {c[-1] for c in mm.knob("C.tile.j").choices} == {8, 16, 32, 64}
+    cfg = half.default().replace(**{"Y.tile.ow": (1, 1, 7, 8), "Y.tile.oh": (8, 1, 1, 7), "Y.tile.k": (8, 2, 2, 2)})
+    assert "T.vectorized(8)" in apply(conv, cfg, zen4).mod["main"].script()
 
 
 def unrolled(sch):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from targets import Peaks, Target, UnknownTargetError, get_target
-from targets.cpu import isa_summary, nominal_peaks, pick_mcpu, read_cpuinfo, read_mhz
+from targets.cpu import full_rate_bits_of, isa_summary, nominal_peaks, pick_mcpu, read_cpuinfo, read_family, read_mhz
 from targets.cuda import datasheet_peaks
 
 SAPPHIRE_CPUINFO = """processor\t: 0
@@ -26,6 +26,30 @@ def test_cpuinfo_gives_model_flags_and_clock():
     assert model == "Intel(R) Xeon(R) Platinum 8480+"
     assert "avx512_vnni" in flags and "amx_int8" in flags
     assert read_mhz(SAPPHIRE_CPUINFO) == 2000.0 and read_mhz(GRAVITON_CPUINFO) is None
+
+
+ZEN4_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+flags\t\t: fpu sse sse2 avx avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_bf16
+"""
+
+
+def test_zen4_runs_256_bit_vectors_at_full_rate_and_other_cpus_every_width():
+    vendor, family = read_family(ZEN4_CPUINFO)
+    assert (vendor, family) == ("AuthenticAMD", 25)
+    _, flags = read_cpuinfo(ZEN4_CPUINFO)
+    assert full_rate_bits_of(vendor, family, flags) == 256
+    assert full_rate_bits_of("AuthenticAMD", 25, ("avx2", "fma")) is None  # Zen 3: no AVX-512, 256-bit is full width
+    assert full_rate_bits_of("AuthenticAMD", 26, flags) is None  # Zen 5: 512-bit units
+    assert full_rate_bits_of(*read_family(SAPPHIRE_CPUINFO), read_cpuinfo(SAPPHIRE_CPUINFO)[1]) is None
+    assert read_family(GRAVITON_CPUINFO) == ("", None)
+    t = Target(name="cpu", kind="cpu", tvm={"kind": "llvm"}, vector_bits=512, full_rate_bits=256)
+    assert (t.vector_lanes(32), t.full_rate_lanes(32)) == (16, 8)
+    assert Target(**json.loads(json.dumps(dataclasses.asdict(t)))) == t
+    assert dataclasses.replace(t, full_rate_bits=None).full_rate_lanes(32) == 16
 
 
 def test_features_are_named_as_people_name_them():
