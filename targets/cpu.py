@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from pathlib import Path
+from typing import Iterator
 
 from .target import Peaks, Target
 
@@ -25,16 +26,23 @@ _ISA_NAMES = (
 FMA_PIPES = 2
 
 
+def _cpuinfo_text() -> str:
+    p = Path("/proc/cpuinfo")
+    return p.read_text() if p.exists() else ""
+
+
+def _fields(text: str | None) -> Iterator[tuple[str, str]]:
+    """(lower-case key, value) of each ``key : value`` line of ``/proc/cpuinfo`` text (read from the file when None)."""
+    for line in (_cpuinfo_text() if text is None else text).splitlines():
+        key, _, value = line.partition(":")
+        yield key.strip().lower(), value
+
+
 def read_cpuinfo(text: str | None = None) -> tuple[str, tuple[str, ...]]:
     """(model name, flags) of the first processor in ``/proc/cpuinfo`` text."""
-    if text is None:
-        p = Path("/proc/cpuinfo")
-        text = p.read_text() if p.exists() else ""
     model: str = platform.processor() or "unknown"
     flags: tuple[str, ...] = ()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip().lower()
+    for key, value in _fields(text):
         if key in ("model name", "cpu model", "hardware") and model in ("unknown", "", platform.processor()):
             model = value.strip()
         elif key in ("flags", "features") and not flags:
@@ -44,17 +52,24 @@ def read_cpuinfo(text: str | None = None) -> tuple[str, tuple[str, ...]]:
 
 def read_mhz(text: str | None = None) -> float | None:
     """The clock ``/proc/cpuinfo`` reports for the first processor (x86 only; None elsewhere)."""
-    if text is None:
-        p = Path("/proc/cpuinfo")
-        text = p.read_text() if p.exists() else ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "cpu mhz":
+    for key, value in _fields(text):
+        if key == "cpu mhz":
             try:
                 return float(value)
             except ValueError:
                 return None
     return None
+
+
+def read_family(text: str | None = None) -> tuple[str, int | None]:
+    """(vendor id, cpu family) of the first processor in ``/proc/cpuinfo`` text (x86; ``("", None)`` elsewhere)."""
+    vendor, family = "", None
+    for key, value in _fields(text):
+        if key == "vendor_id" and not vendor:
+            vendor = value.strip()
+        elif key == "cpu family" and family is None and value.strip().isdigit():
+            family = int(value)
+    return vendor, family
 
 
 def isa_summary(features: tuple[str, ...]) -> tuple[str, ...]:
@@ -88,22 +103,6 @@ def vector_bits_of(features: tuple[str, ...]) -> int:
     return 512 if "avx512f" in f else 256 if "avx2" in f else 128
 
 
-def read_family(text: str | None = None) -> tuple[str, int | None]:
-    """(vendor id, cpu family) of the first processor in ``/proc/cpuinfo`` text (x86; ``("", None)`` elsewhere)."""
-    if text is None:
-        p = Path("/proc/cpuinfo")
-        text = p.read_text() if p.exists() else ""
-    vendor, family = "", None
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip().lower()
-        if key == "vendor_id" and not vendor:
-            vendor = value.strip()
-        elif key == "cpu family" and family is None and value.strip().isdigit():
-            family = int(value)
-    return vendor, family
-
-
 def full_rate_bits_of(vendor: str, family: int | None, features: tuple[str, ...]) -> int | None:
     """The vector width the FMA units run at full rate where it is narrower than the ISA's: AMD family
     25 (Zen 4, the only Zen 3/4 family with AVX-512) executes each 512-bit operation as two 256-bit
@@ -135,8 +134,9 @@ def nominal_peaks(features: tuple[str, ...], cores: int, mhz: float | None) -> P
 def host_cpu(cores: int | None = None) -> Target:
     """The machine this runs on, features detected."""
     arch = platform.machine()
-    model, flags = read_cpuinfo()
-    vendor, family = read_family()
+    cpuinfo = _cpuinfo_text()  # read once for the model, flags, family and clock
+    model, flags = read_cpuinfo(cpuinfo)
+    vendor, family = read_family(cpuinfo)
     wanted = _X86_FEATURES if arch == "x86_64" else _ARM_FEATURES
     features = tuple(x for x in wanted if x in flags)
     mcpu = pick_mcpu(arch, flags)
@@ -156,5 +156,5 @@ def host_cpu(cores: int | None = None) -> Target:
         full_rate_bits=full_rate_bits_of(vendor, family, features),
         cores=n,
         hardware={"arch": arch, "model": model, "flags": sorted(features), "cores": n},
-        peaks=nominal_peaks(features, n, read_mhz()),
+        peaks=nominal_peaks(features, n, read_mhz(cpuinfo)),
     )
