@@ -11,6 +11,7 @@ import argparse
 import json
 import subprocess
 import sys
+from typing import Callable
 
 WORKLOADS = [
     # (label, op, shape, dtype, param)
@@ -47,6 +48,14 @@ def torch_secs(op: str, shape: str, dtype: str, param: str | None) -> float:
         x = torch.randn(sizes["N"], sizes["C"], sizes["H"], sizes["W"], device="cuda", dtype=dt)
         w = torch.randn(sizes["K"], sizes["C"], sizes["R"], sizes["S"], device="cuda", dtype=dt)
         fn = lambda: torch.nn.functional.conv2d(x, w, padding=pad)  # noqa: E731
+    return event_secs(fn)
+
+
+def event_secs(fn: Callable[[], object]) -> float:
+    """Median seconds of one call of ``fn`` on the GPU: 10 warm-up calls, then 20 rounds of 10 calls
+    timed with CUDA events."""
+    import torch
+
     for _ in range(10):
         fn()
     torch.cuda.synchronize()

@@ -1,4 +1,4 @@
-"""Tensorize: compute a tiled int8 block's innermost dot products with one instruction.
+"""Tensorize: compute a tiled int8 (or, on tensor cores, float16) block's innermost dot products with one instruction.
 
 A tiled block of the form ``C[.., j] += int32(A[.., k]) * int32(W[k, j] or W[j, k])`` (matmul,
 dense; native int8 or quantized), or a conv2d ``Y[n, k, oh, ow] += int32(X[n, c, oh + r, ow + s]) *
@@ -8,7 +8,9 @@ int32(F[k, c, r, s])`` (NCHW or NHWC, padded or strided), is split so its innerm
 - ``vnni``: AVX512-VNNI ``vpdpbusd`` (16 lanes x 4, u8 activations x s8 weights);
 - ``avx2``: ``pmaddubsw`` + ``pmaddwd`` (8 lanes x 4; exact for 7-bit activations only);
 - ``sdot``: ARM NEON dot product (4 lanes x 4, s8 x s8);
-- ``dp4a``: CUDA ``__dp4a`` (one output, 4 reduction steps, s8 x s8) from shared memory.
+- ``dp4a``: CUDA ``__dp4a`` (one output, 4 reduction steps, s8 x s8) from shared memory;
+- ``mma``: CUDA tensor cores, ``mma.sync`` on ``ldmatrix`` fragments (matmul and dense forms, sm_80+): int8
+  m16n8k32 into int32, or float16 m16n8k16 into float32 (a float16 op's own product; no quantizing).
 
 The weight is packed into the intrinsic's layout, ``W[k, j] -> Wp[j // lanes, k // width, j % lanes, k % width]``
 (a conv2d filter ``F[k, c, r, s] -> Fp[k // lanes, c // width, r, s, k % lanes, c % width]``):
@@ -25,6 +27,7 @@ Which values a block offers depends on the target's features, the dtypes and the
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from . import pack_activation
@@ -135,18 +138,20 @@ def reasons(prog: Program, b: BlockInfo, target: Any, quantizable: bool) -> dict
             act, wt, s, r = layout
             n, k = b.iters[s].extent, b.iters[r].extent
             a_dt, w_dt = dtypes.get(act.buffer, "?"), dtypes.get(wt.buffer, "?")
-            if not quantizable and a_dt.startswith("float"):
+            if v == "mma" and not quantizable and (a_dt, w_dt) == (MMA_F16.in_dtype, MMA_F16.in_dtype):
+                why = _mma_reason(b, target, layout, MMA_F16)
+                out_dt = dtypes.get(b.writes[0], "?")
+                if why is None and out_dt != MMA_F16.acc_dtype:
+                    why = f"mma multiplies float16 into a float32 accumulator; {b.name} writes {out_dt}"
+            elif not quantizable and a_dt.startswith("float"):
                 why = f"{v} computes int8 dot products; {b.name} reads {a_dt}: quantize it (opforge tune --quantize int8)"
             elif not quantizable and (a_dt, w_dt) != (intrin.act_dtype, intrin.weight_dtype):
                 why = f"{v} multiplies {intrin.act_dtype} by {intrin.weight_dtype}; {b.name} reads {a_dt} by {w_dt}"
             elif not quantizable and v == "avx2":
                 why = ("avx2's pmaddubsw saturates int16 pair sums of full-range uint8 x int8 data (it is offered for quantized "
                        "float ops, whose activations it stores in 7 bits); use vnni or none")
-            elif v == "mma" and (len(b.spatial) != 2 or int(str(target.tvm.get("arch", "sm_0"))[3:]) < 80):
-                why = "mma (int8 m16n8k32 tensor cores) needs a 2-D output and sm_80 or newer"
-            elif v == "mma" and (b.iters[next(p for p in b.spatial if p != s)].extent % 16 or n % 16 or k % 32):
-                m = b.iters[next(p for p in b.spatial if p != s)].extent
-                why = f"mma covers 16 x 16 x 32 steps; extents {m} x {n} x {k} are not multiples (no padding is done)"
+            elif v == "mma" and (mma_why := _mma_reason(b, target, layout, MMA_INT8)):
+                why = mma_why
             elif v in GPU_VALUES and (len(b.reduction) != 1 or act.last_dim != (r,)):
                 why = (f"{v} tensorizes a matmul or dense form (one reduction loop, the activation contiguous along it); "
                        f"{b.name} reduces over {[b.iters[i].name for i in b.reduction]} (conv2d is tensorized on CPUs only)")
@@ -435,16 +440,65 @@ def schedule_dp4a(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: st
     sch.tensorize(r_inner, intrin.name)
 
 
-MMA_TILE = (16, 16, 32)  # m, n, k of one tensor-core step (two m16n8k32 instructions)
+@dataclass(frozen=True)
+class MmaKind:
+    """One family of tensor-core instructions: operand and accumulator types, the reduction depth of
+    one 16 x 16 step (two m16n8k instructions), and the names of TVM's intrinsics for its loads,
+    product, zeroing and store (``tvm.s_tir.tensor_intrin.cuda``)."""
+
+    in_dtype: str
+    acc_dtype: str
+    k: int
+    ldmatrix_a: str
+    ldmatrix_b: str
+    ldmatrix_b_trans: str
+    mma: str
+    mma_trans_b: str
+    fill: str
+    store: str
+
+    @property
+    def describe(self) -> str:
+        return f"{self.in_dtype} m16n8k{self.k} tensor cores, {self.acc_dtype} accumulation"
 
 
-def mma_knobs(b: BlockInfo) -> list[Knob]:
-    """Tile knobs of the tensor-core schedule, in 16 x 16 x 32 steps (used only while tensorize is mma)."""
+MMA_INT8 = MmaKind("int8", "int32", 32, "LDMATRIX_i8_A_INTRIN", "LDMATRIX_i8_B_INTRIN", "LDMATRIX_i8_B_TRANS_INTRIN",
+                   "MMA_i8i8i32_INTRIN", "MMA_i8i8i32_TRANS_B_INTRIN", "MMA_fill_16x16_i32_INTRIN", "MMA_store_16x16_i32_global_INTRIN")
+MMA_F16 = MmaKind("float16", "float32", 16, "LDMATRIX_f16_A_INTRIN", "LDMATRIX_f16_B_INTRIN", "LDMATRIX_f16_B_TRANS_INTRIN",
+                  "MMA_f16f16f32_INTRIN", "MMA_f16f16f32_TRANS_B_INTRIN", "MMA_fill_16x16_f32_INTRIN", "MMA_store_16x16_f32_global_INTRIN")
+
+
+def mma_kind(prog: Program, b: BlockInfo) -> MmaKind | None:
+    """The tensor-core family of block ``b`` as ``prog`` has it: float16 reads -> MMA_F16, int8 -> MMA_INT8
+    (a float32 op's block reads int8 once it is quantized), anything else None."""
+    layout = dot_layout(b)
+    if isinstance(layout, str):
+        return None
+    dtype = buffer_dtypes(prog.func).get(layout[0].buffer)
+    return MMA_F16 if dtype == "float16" else MMA_INT8 if dtype in ("int8", "uint8") else None
+
+
+def _mma_reason(b: BlockInfo, target: Any, layout: tuple[Read, Read, int, int], kind: MmaKind) -> str | None:
+    """Why ``kind``'s tensor cores cannot compute block ``b`` (None: they can)."""
+    act, _, s, r = layout
+    if len(b.spatial) != 2 or int(str(target.tvm.get("arch", "sm_0"))[3:]) < 80:
+        return f"mma ({kind.describe}) needs a 2-D output and sm_80 or newer"
+    if len(b.reduction) != 1 or act.last_dim != (r,):
+        return (f"mma tensorizes a matmul or dense form (one reduction loop, the activation contiguous along it); "
+                f"{b.name} reduces over {[b.iters[i].name for i in b.reduction]}")
+    m, n, k = b.iters[next(p for p in b.spatial if p != s)].extent, b.iters[s].extent, b.iters[r].extent
+    if m % 16 or n % 16 or k % kind.k:
+        return f"mma covers 16 x 16 x {kind.k} steps; extents {m} x {n} x {k} are not multiples (no padding is done)"
+    return None
+
+
+def mma_knobs(b: BlockInfo, kind: MmaKind) -> list[Knob]:
+    """Tile knobs of the tensor-core schedule, in 16 x 16 x ``kind.k`` steps (used only while tensorize is mma)."""
     layout = dot_layout(b)
     assert not isinstance(layout, str)
     act, _, s, r = layout
     i = next(p for p in b.spatial if p != s)
-    m, n, k = b.iters[i].extent // MMA_TILE[0], b.iters[s].extent // MMA_TILE[1], b.iters[r].extent // MMA_TILE[2]
+    m, n, k = b.iters[i].extent // 16, b.iters[s].extent // 16, b.iters[r].extent // kind.k
     note = " (used only while the block is tensorized with mma)"
     out = []
     for pos, extent, wants in ((i, m, (2, 2, 2, 2)), (s, n, (2, 2, 2, 1))):
@@ -453,20 +507,20 @@ def mma_knobs(b: BlockInfo) -> list[Knob]:
                         doc="16-wide steps split over blockIdx.x, blockIdx.y, warps (threadIdx.y), and two register levels" + note))
     options = split_choices(k, 3, 4)
     out.append(Knob(f"{b.name}.mma.tile.{b.iters[r].name}", options, default=_pick(options, (2, 1)),
-                    doc="32-deep reduction steps split into 3 levels (shared-memory refill, fragment load, mma)" + note))
+                    doc=f"{kind.k}-deep reduction steps split into 3 levels (shared-memory refill, fragment load, mma)" + note))
     return out
 
 
-def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any) -> None:
-    """Tensor cores: int8 m16n8k32 ``mma.sync`` on ldmatrix-loaded fragments (TVM's intrinsics)::
+def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any, kind: MmaKind) -> None:
+    """Tensor cores: ``mma.sync`` of ``kind`` (int8 m16n8k32, float16 m16n8k16) on ldmatrix-loaded fragments (TVM's intrinsics)::
 
         for bx, by, ty(warps): for k0: [A, B tiles -> shared]
           for k1: [A, B fragments -> warp registers (ldmatrix)]
-            for i3, j3, k2, i4, j4: C_warp[16 x 16] += A_warp[16 x 32] . B_warp[32 x 16]   # mma
+            for i3, j3, k2, i4, j4: C_warp[16 x 16] += A_warp[16 x k] . B_warp[k x 16]   # mma
         C_warp -> C (mma store)
 
-    The result is written to the block's own output (int32): a dequantize or other epilogue runs
-    as its own kernel.
+    The result is written to the block's own output (int32 or float32): a dequantize, a rounding to
+    float16 or another epilogue runs as its own kernel.
     """
     load("mma")
     mod = _intrinsic_module_cuda()
@@ -477,17 +531,18 @@ def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any) -> None:
     if len(b.spatial) != 2:
         raise ScheduleError(f"mma needs a 2-D output; {b.name} has {len(b.spatial)} spatial loops")
     b_trans = wt.dims.index((s,)) == 0  # W[j, k]: dense's layout
+    tile = (16, 16, kind.k)
     blk = sch.get_sblock(b.name)
     loops = sch.get_loops(blk)
     li, lj, lk = loops[i], loops[s], loops[r]
-    li, i_tc = sch.split(li, [None, MMA_TILE[0]])
-    lj, j_tc = sch.split(lj, [None, MMA_TILE[1]])
-    lk, k_tc = sch.split(lk, [None, MMA_TILE[2]])
+    li, i_tc = sch.split(li, [None, tile[0]])
+    lj, j_tc = sch.split(lj, [None, tile[1]])
+    lk, k_tc = sch.split(lk, [None, tile[2]])
     sch.reorder(li, lj, lk, i_tc, j_tc, k_tc)
     outer = sch.blockize(i_tc)
-    fi = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[i].name}"), b.iters[i].extent // MMA_TILE[0])
-    fj = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[s].name}"), b.iters[s].extent // MMA_TILE[1])
-    fk = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[r].name}"), b.iters[r].extent // MMA_TILE[2])
+    fi = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[i].name}"), b.iters[i].extent // tile[0])
+    fj = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[s].name}"), b.iters[s].extent // tile[1])
+    fk = perfect(cfg.ints(f"{b.name}.mma.tile.{b.iters[r].name}"), b.iters[r].extent // tile[2])
     i0, i1, i2, i3, i4 = sch.split(li, list(fi))
     j0, j1, j2, j3, j4 = sch.split(lj, list(fj))
     k0, k1, k2 = sch.split(lk, list(fk))
@@ -497,15 +552,16 @@ def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any) -> None:
     ty = sch.fuse(j2, i2)
     sch.bind(ty, "threadIdx.y")
     warps = fi[2] * fj[2]
+    vector = 16 // (1 if kind.in_dtype == "int8" else 2)  # 16 bytes per thread and copy
     for idx in range(2):
         shared = sch.cache_read(outer, idx, "shared")
         sch.compute_at(shared, k0)
         fused = sch.fuse(*sch.get_loops(shared)[-2:])
-        _, f1, f2, f3 = sch.split(fused, [None, warps, 32, 16])
+        _, f1, f2, f3 = sch.split(fused, [None, warps, 32, vector])
         sch.bind(f2, "threadIdx.x")
         sch.bind(f1, "threadIdx.y")
         sch.vectorize(f3)
-        sch.storage_align(shared, 0, axis=-2, factor=32, offset=16)  # no bank conflicts for ldmatrix
+        sch.storage_align(shared, 0, axis=-2, factor=32, offset=vector)  # no bank conflicts for ldmatrix
     a_warp = sch.cache_read(outer, 0, "warp")
     b_warp = sch.cache_read(outer, 1, "warp")
     sch.compute_at(a_warp, k1)
@@ -525,22 +581,23 @@ def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any) -> None:
         sch.reorder(y0, x0, y1, x1)
         return y1
 
-    loop_a = fragment(a_warp, 16, 32)
-    loop_b = fragment(b_warp, 16, 32) if b_trans else fragment(b_warp, 32, 16)
-    a_map = mod.shared_16x32_to_ldmatrix_32x16_layout
-    b_map = a_map if b_trans else mod.shared_32x16_to_ldmatrix_32x16_layout
+    kk = kind.k
+    loop_a = fragment(a_warp, 16, kk)
+    loop_b = fragment(b_warp, 16, kk) if b_trans else fragment(b_warp, kk, 16)
+    a_map = mod.shared_16x32_to_ldmatrix_32x16_layout if kk == 32 else mod.shared_16x16_to_ldmatrix_32x8_layout
+    b_map = a_map if b_trans or kk == 16 else mod.shared_32x16_to_ldmatrix_32x16_layout
     c_map = mod.shared_16x16_to_ldmatrix_32x8_layout
-    sch.transform_layout(a_warp, ("write", 0), lambda y, x: (y // 16, x // 32, *a_map(y % 16, x % 32)))
+    sch.transform_layout(a_warp, ("write", 0), lambda y, x: (y // 16, x // kk, *a_map(y % 16, x % kk)))
     if b_trans:
-        sch.transform_layout(b_warp, ("write", 0), lambda y, x: (y // 16, x // 32, *b_map(y % 16, x % 32)))
+        sch.transform_layout(b_warp, ("write", 0), lambda y, x: (y // 16, x // kk, *b_map(y % 16, x % kk)))
     else:
-        sch.transform_layout(b_warp, ("write", 0), lambda y, x: (y // 32, x // 16, *b_map(y % 32, x % 16)))
+        sch.transform_layout(b_warp, ("write", 0), lambda y, x: (y // kk, x // 16, *b_map(y % kk, x % 16)))
     sch.transform_layout(c_warp, ("read", 0), lambda y, x: (y // 16, x // 16, *c_map(y % 16, x % 16)))
-    sch.tensorize(loop_a, mod.LDMATRIX_i8_A_INTRIN)
-    sch.tensorize(loop_b, mod.LDMATRIX_i8_B_TRANS_INTRIN if b_trans else mod.LDMATRIX_i8_B_INTRIN)
-    sch.tensorize(sch.get_loops(blk)[-3], mod.MMA_i8i8i32_TRANS_B_INTRIN if b_trans else mod.MMA_i8i8i32_INTRIN)
-    sch.tensorize(init, mod.MMA_fill_16x16_i32_INTRIN)  # the init block zeroes exactly one 16 x 16 tile
-    sch.tensorize(sch.get_loops(c_warp)[-2], mod.MMA_store_16x16_i32_global_INTRIN)
+    sch.tensorize(loop_a, getattr(mod, kind.ldmatrix_a))
+    sch.tensorize(loop_b, getattr(mod, kind.ldmatrix_b_trans if b_trans else kind.ldmatrix_b))
+    sch.tensorize(sch.get_loops(blk)[-3], getattr(mod, kind.mma_trans_b if b_trans else kind.mma))
+    sch.tensorize(init, getattr(mod, kind.fill))  # the init block zeroes exactly one 16 x 16 tile
+    sch.tensorize(sch.get_loops(c_warp)[-2], getattr(mod, kind.store))
 
 
 def _intrinsic_module_cuda() -> Any:

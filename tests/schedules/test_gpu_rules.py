@@ -84,25 +84,71 @@ def test_gpu_configs_build_to_cuda_source(cuda, name):
 @pytest.mark.skipif(not has_cuda(), reason="needs an NVIDIA GPU")
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_gpu_configs_run_and_match_the_reference(name):
+    target = get_target("cuda")
+    op = OPS[name]()
+    space = space_for(op, target)
+    rng = np.random.default_rng(5)
+    for cfg in [space.default()] + space.sample(5, rng):
+        try:
+            sch = apply(op, cfg, target)
+        except ScheduleError:
+            continue
+        _run_and_check(op, sch, target, rng, f"{name} under {cfg.to_json()}")
+
+
+def _run_and_check(op, sch, target, rng, label):
+    """Build ``sch``, run it on GPU 0 on random inputs and compare its output with ``dsl.reference``."""
     import tvm
 
     from dsl.dtypes import numpy_dtype
     from dsl.inputs import assert_close, random_inputs
     from dsl.reference import reference
 
-    target = get_target("cuda")
-    op = OPS[name]()
+    ex = tvm.compile(sch.mod, target=target.tvm_target())
+    ins = random_inputs(op, rng)
+    outs = [np.zeros(op.shape_of(t), numpy_dtype(t.dtype)) for t in op.output_tensors]
+    args = [tvm.runtime.tensor(x, tvm.cuda()) for x in ins + outs]
+    ex["main"](*args)
+    assert_close(args[-1].numpy(), reference(op, *ins), op.output_tensors[-1].dtype, label)
+
+
+TENSOR_CORE_OPS = {
+    "matmul_f16": lambda: library.get("matmul", dtype="float16").bind(M=128, N=64, K=96),
+    "dense_f16_bias_relu": lambda: library.get("dense", dtype="float16", bias=True, epilogue="relu").bind(M=64, N=128, K=64),
+}
+
+
+def _mma_configs(op, target, n):
+    """The default Config and ``n`` sampled ones, each with tensorize mma."""
     space = space_for(op, target)
-    rng = np.random.default_rng(5)
-    dev = tvm.cuda()
-    for cfg in [space.default()] + space.sample(5, rng):
-        try:
-            sch = apply(op, cfg, target)
-        except ScheduleError:
-            continue
-        ex = tvm.compile(sch.mod, target=target.tvm_target())
-        ins = random_inputs(op, rng)
-        outs = [np.zeros(op.shape_of(t), numpy_dtype(t.dtype)) for t in op.output_tensors]
-        args = [tvm.runtime.tensor(x, dev) for x in ins + outs]
-        ex["main"](*args)
-        assert_close(args[-1].numpy(), reference(op, *ins), op.output_tensors[-1].dtype, f"{name} under {cfg.to_json()}")
+    return [c.replace(**{"C.tensorize": "mma"}) for c in [space.default(), *space.sample(n, np.random.default_rng(11))]]
+
+
+@needs_nvcc
+@pytest.mark.parametrize("name", sorted(TENSOR_CORE_OPS))
+def test_float16_products_default_to_tensor_cores_and_build_to_mma_instructions(cuda, name):
+    import tvm
+
+    op = TENSOR_CORE_OPS[name]()
+    assert space_for(op, cuda).knob("C.tensorize").default == "mma"  # tensor cores unless a Config says otherwise
+    source = tvm.compile(apply(op, _mma_configs(op, cuda, 0)[0], cuda).mod, target=cuda.tvm_target()).mod.imports[0].inspect_source()
+    assert "mma.sync.aligned.m16n8k16" in source and ".f16.f16.f32" in source and "ldmatrix" in source
+
+
+def test_float16_mma_needs_whole_16_deep_steps(cuda):
+    op = library.get("matmul", dtype="float16").bind(M=64, N=64, K=40)
+    space = space_for(op, cuda)
+    assert space.knob("C.tensorize").choices == ("none",)
+    with pytest.raises(ScheduleError, match="16 x 16 x 16"):
+        apply(op, space.default().replace(**{"C.tensorize": "mma"}), cuda)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not has_cuda(), reason="needs an NVIDIA GPU")
+@pytest.mark.parametrize("name", sorted(TENSOR_CORE_OPS))
+def test_float16_tensor_core_kernels_match_the_reference(name):
+    target = get_target("cuda")
+    op = TENSOR_CORE_OPS[name]()
+    rng = np.random.default_rng(7)
+    for cfg in _mma_configs(op, target, 4):
+        _run_and_check(op, apply(op, cfg, target), target, rng, f"{name} under {cfg.to_json()}")
