@@ -492,6 +492,13 @@ def _mma_reason(b: BlockInfo, target: Any, layout: tuple[Read, Read, int, int], 
     return None
 
 
+#: caps of the tensor-core tile domains: a block's 16-wide steps in i or j (256 rows), a warp's, and the
+#: reduction steps one shared-memory refill holds. Past them a block's staged tiles outgrow 48 KiB of
+#: shared memory or a warp's accumulators its registers: without the caps 93 of 100 random Configs of
+#: float16 matmul 4096^3 were past the limits of an sm_90 block
+MMA_BLOCK_STEPS, MMA_WARP_STEPS, MMA_SHARED_STEPS = 16, 8, 4
+
+
 def mma_knobs(b: BlockInfo, kind: MmaKind) -> list[Knob]:
     """Tile knobs of the tensor-core schedule, in 16 x 16 x ``kind.k`` steps (used only while tensorize is mma)."""
     layout = dot_layout(b)
@@ -502,12 +509,14 @@ def mma_knobs(b: BlockInfo, kind: MmaKind) -> list[Knob]:
     note = " (used only while the block is tensorized with mma)"
     out = []
     for pos, extent, wants in ((i, m, (2, 2, 2, 2)), (s, n, (2, 2, 2, 1))):
-        options = split_choices(extent, 5, 8)
+        options = tuple(o for o in split_choices(extent, 5, 8) if math.prod(o[2:]) <= MMA_BLOCK_STEPS and o[3] * o[4] <= MMA_WARP_STEPS)
         out.append(Knob(f"{b.name}.mma.tile.{b.iters[pos].name}", options, default=_pick(options, wants),
-                        doc="16-wide steps split over blockIdx.x, blockIdx.y, warps (threadIdx.y), and two register levels" + note))
-    options = split_choices(k, 3, 4)
+                        doc=f"16-wide steps split over blockIdx.x, blockIdx.y, warps (threadIdx.y), and two register levels (at most "
+                        f"{MMA_BLOCK_STEPS} steps a block, {MMA_WARP_STEPS} a warp)" + note))
+    options = tuple(o for o in split_choices(k, 3, 4) if o[1] * o[2] <= MMA_SHARED_STEPS)
     out.append(Knob(f"{b.name}.mma.tile.{b.iters[r].name}", options, default=_pick(options, (2, 1)),
-                    doc=f"{kind.k}-deep reduction steps split into 3 levels (shared-memory refill, fragment load, mma)" + note))
+                    doc=f"{kind.k}-deep reduction steps split into 3 levels (shared-memory refill, fragment load, mma; at most "
+                    f"{MMA_SHARED_STEPS} steps a refill)" + note))
     return out
 
 
