@@ -82,14 +82,14 @@ def knobs(prog: Program, target: Any) -> list[Knob]:
             offered = tensorize.choices(prog, b, target, quantizable=b.name == q_stage)
             # a float16 product defaults to tensor cores: matmul 4096^3 on an H100 ran 183 TFLOP/s with the
             # mma default against 25 with the SIMT one (an int8 op's default stays SIMT: not measured so)
-            tensor_cores = "mma" in offered and tensorize.mma_kind(prog, b) is tensorize.MMA_F16
-            out.append(Knob(f"{b.name}.tensorize", offered, default="mma" if tensor_cores else "none",
+            kind = tensorize.mma_kind(prog, b) if "mma" in offered else None
+            out.append(Knob(f"{b.name}.tensorize", offered, default="mma" if kind is tensorize.MMA_F16 else "none",
                             doc="dp4a: the innermost 4 reduction steps as one __dp4a from shared memory; mma: tensor cores "
                             "(int8: 16 x 16 x 32 steps; float16 with float32 accumulation: 16 x 16 x 16; ldmatrix fragments); "
                             "for a float32 op used only while it is quantized"))
             out += tensorize.dot_knobs(b, target, tuple(v for v in offered if v != "mma"))
             if "mma" in offered:  # a float32 op offers mma only for its int8 quantized form
-                out += tensorize.mma_knobs(b, tensorize.mma_kind(prog, b) or tensorize.MMA_INT8)
+                out += tensorize.mma_knobs(b, kind or tensorize.MMA_INT8)
         elif b.role in ("spatial", "reduction") and not b.is_output:
             out.append(_compute_knob(b))
         elif b.role in ("spatial", "reduction"):

@@ -30,6 +30,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from . import pack_activation
 from . import primitives as prim
 from .config import Config
@@ -443,12 +445,15 @@ def schedule_dp4a(sch: Any, b: BlockInfo, cfg: Config, target: Any, epilogue: st
 @dataclass(frozen=True)
 class MmaKind:
     """One family of tensor-core instructions: operand and accumulator types, the reduction depth of
-    one 16 x 16 step (two m16n8k instructions), and the names of TVM's intrinsics for its loads,
-    product, zeroing and store (``tvm.s_tir.tensor_intrin.cuda``)."""
+    one 16 x 16 step (two m16n8k instructions), and the names of TVM's fragment layouts (A's 16 x k tile;
+    B's k x 16 one, a transposed B taking A's) and of its intrinsics for the loads, product, zeroing and
+    store (``tvm.s_tir.tensor_intrin.cuda``)."""
 
     in_dtype: str
     acc_dtype: str
     k: int
+    a_layout: str
+    b_layout: str
     ldmatrix_a: str
     ldmatrix_b: str
     ldmatrix_b_trans: str
@@ -461,11 +466,26 @@ class MmaKind:
     def describe(self) -> str:
         return f"{self.in_dtype} m16n8k{self.k} tensor cores, {self.acc_dtype} accumulation"
 
+    @property
+    def copy_lanes(self) -> int:
+        """Elements of one 16-byte copy into shared memory."""
+        return 16 // np.dtype(self.in_dtype).itemsize
 
-MMA_INT8 = MmaKind("int8", "int32", 32, "LDMATRIX_i8_A_INTRIN", "LDMATRIX_i8_B_INTRIN", "LDMATRIX_i8_B_TRANS_INTRIN",
-                   "MMA_i8i8i32_INTRIN", "MMA_i8i8i32_TRANS_B_INTRIN", "MMA_fill_16x16_i32_INTRIN", "MMA_store_16x16_i32_global_INTRIN")
-MMA_F16 = MmaKind("float16", "float32", 16, "LDMATRIX_f16_A_INTRIN", "LDMATRIX_f16_B_INTRIN", "LDMATRIX_f16_B_TRANS_INTRIN",
-                  "MMA_f16f16f32_INTRIN", "MMA_f16f16f32_TRANS_B_INTRIN", "MMA_fill_16x16_f32_INTRIN", "MMA_store_16x16_f32_global_INTRIN")
+
+MMA_INT8 = MmaKind(
+    in_dtype="int8", acc_dtype="int32", k=32,
+    a_layout="shared_16x32_to_ldmatrix_32x16_layout", b_layout="shared_32x16_to_ldmatrix_32x16_layout",
+    ldmatrix_a="LDMATRIX_i8_A_INTRIN", ldmatrix_b="LDMATRIX_i8_B_INTRIN", ldmatrix_b_trans="LDMATRIX_i8_B_TRANS_INTRIN",
+    mma="MMA_i8i8i32_INTRIN", mma_trans_b="MMA_i8i8i32_TRANS_B_INTRIN",
+    fill="MMA_fill_16x16_i32_INTRIN", store="MMA_store_16x16_i32_global_INTRIN",
+)
+MMA_F16 = MmaKind(
+    in_dtype="float16", acc_dtype="float32", k=16,
+    a_layout="shared_16x16_to_ldmatrix_32x8_layout", b_layout="shared_16x16_to_ldmatrix_32x8_layout",
+    ldmatrix_a="LDMATRIX_f16_A_INTRIN", ldmatrix_b="LDMATRIX_f16_B_INTRIN", ldmatrix_b_trans="LDMATRIX_f16_B_TRANS_INTRIN",
+    mma="MMA_f16f16f32_INTRIN", mma_trans_b="MMA_f16f16f32_TRANS_B_INTRIN",
+    fill="MMA_fill_16x16_f32_INTRIN", store="MMA_store_16x16_f32_global_INTRIN",
+)
 
 
 def mma_kind(prog: Program, b: BlockInfo) -> MmaKind | None:
@@ -561,7 +581,7 @@ def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any, kind: MmaKind
     ty = sch.fuse(j2, i2)
     sch.bind(ty, "threadIdx.y")
     warps = fi[2] * fj[2]
-    vector = 16 // (1 if kind.in_dtype == "int8" else 2)  # 16 bytes per thread and copy
+    vector = kind.copy_lanes  # 16 bytes per thread and copy
     for idx in range(2):
         shared = sch.cache_read(outer, idx, "shared")
         sch.compute_at(shared, k0)
@@ -593,8 +613,8 @@ def schedule_mma(sch: Any, b: BlockInfo, cfg: Config, target: Any, kind: MmaKind
     kk = kind.k
     loop_a = fragment(a_warp, 16, kk)
     loop_b = fragment(b_warp, 16, kk) if b_trans else fragment(b_warp, kk, 16)
-    a_map = mod.shared_16x32_to_ldmatrix_32x16_layout if kk == 32 else mod.shared_16x16_to_ldmatrix_32x8_layout
-    b_map = a_map if b_trans or kk == 16 else mod.shared_32x16_to_ldmatrix_32x16_layout
+    a_map = getattr(mod, kind.a_layout)
+    b_map = a_map if b_trans else getattr(mod, kind.b_layout)
     c_map = mod.shared_16x16_to_ldmatrix_32x8_layout
     sch.transform_layout(a_warp, ("write", 0), lambda y, x: (y // 16, x // kk, *a_map(y % 16, x % kk)))
     if b_trans:
